@@ -1,0 +1,1 @@
+"""Technician and central-side tools: keys, passes, trust bundles, revocations, enrollment."""

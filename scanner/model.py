@@ -1,0 +1,98 @@
+"""Value types shared downstream of the decoder: reasons, verdicts, trust and clock states."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Outcome(enum.StrEnum):
+    """The two answers a verdict can give."""
+
+    ACCEPT = "accept"
+    REJECT = "reject"
+
+
+class Reason(enum.StrEnum):
+    """Why a code was rejected: a closed set, documented in docs/pass-format.md."""
+
+    NOT_A_PASS = "not_a_pass"
+    MALFORMED = "malformed"
+    TOO_LARGE = "too_large"
+    UNKNOWN_KEY = "unknown_key"
+    KEY_NOT_VALID = "key_not_valid"
+    BAD_SIGNATURE = "bad_signature"
+    NOT_YET_VALID = "not_yet_valid"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    TRUST_EXPIRED = "trust_expired"
+    CLOCK_UNTRUSTED = "clock_untrusted"
+
+
+class TrustState(enum.StrEnum):
+    """Age of the trust bundle the verdict was made with."""
+
+    FRESH = "fresh"
+    STALE = "stale"
+    EXPIRED = "expired"
+
+
+class ClockState(enum.StrEnum):
+    """How far the clock used for the verdict can be believed."""
+
+    SYNCED = "synced"  # NTP (or an RTC) vouches for the system clock
+    UNSYNCED = "unsynced"  # no sync evidence; the clock is at or above the floor
+    BEHIND = "behind"  # system clock below the persisted floor; the floor was used
+    PINNED = "pinned"  # set explicitly (`scan --at`, tests)
+
+
+class PassKind(enum.IntEnum):
+    """What a pass is for; the integer is what the pass carries."""
+
+    TRAVEL = 1
+    TEST = 2  # a technician's test card: verified like a pass, never logged as a scan
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """The least an officer needs to match a pass to a citizen ID card."""
+
+    name: str
+    id_last4: str
+
+
+@dataclass(frozen=True, slots=True)
+class PassInfo:
+    """The signed facts of a pass that verified (or got as far as its claims)."""
+
+    pass_id: str
+    issuer: str
+    kid: bytes
+    kind: PassKind
+    holder: Holder
+    issued_at: int
+    not_before: int
+    expires_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The answer for one QR text. Built by the verifier for every input; never raised."""
+
+    outcome: Outcome
+    reason: Reason | None
+    trust: TrustState | None
+    clock: ClockState
+    now: int
+    kid: bytes | None = None
+    info: PassInfo | None = None
+    bundle_version: int | None = None
+    revocation_serial: int | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.outcome is Outcome.ACCEPT
+
+    @property
+    def pass_id(self) -> str | None:
+        return self.info.pass_id if self.info is not None else None
