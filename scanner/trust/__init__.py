@@ -1,0 +1,1 @@
+"""Trust data on the device: keys, trust bundles, revocations, the trusted clock, their store."""
