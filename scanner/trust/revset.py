@@ -201,9 +201,13 @@ class RevocationSet:
             array = np.insert(array, np.searchsorted(array, new), new)
         return RevocationSet(_SortedKeys(array))
 
+    def keys(self) -> _Keys:
+        """The sorted keys of every revoked pass, as a read-only uint64 array."""
+        return self.compacted()._sorted.array
+
     def save(self, path: Path, serial: int) -> None:
         """Write the set to `path` atomically: readers see the old file or the new one."""
-        body = self.compacted()._sorted.array.astype("<u8", copy=False)
+        body = self.keys().astype("<u8", copy=False)
         fields = _FIELDS.pack(_MAGIC, _VERSION, 0, serial, len(body))
         digest = _body_digest()
         digest.update(fields)
