@@ -1,0 +1,158 @@
+"""Trust bundles: the root-signed list of issuer, revocation and ops keys a device verifies with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from nacl.signing import SigningKey, VerifyKey
+
+from scanner.passes.cose import (
+    CborError,
+    CoseError,
+    deterministic_dumps,
+    key_id,
+    loads_untrusted,
+    parse_sign1,
+    sign1,
+)
+
+BUNDLE_TYPE = "checkpoint-trust-bundle"
+DEFAULT_STALE_AFTER = 7 * 86400  # a bundle not renewed for a week is reported stale
+MAX_BUNDLE_BYTES = 64 * 1024
+MAX_ISSUERS = 256
+
+
+class BundleError(ValueError):
+    """A trust bundle is malformed or not signed by the pinned root."""
+
+
+@dataclass(frozen=True, slots=True)
+class IssuerKey:
+    """A key that signs passes, valid only inside its own window and while not revoked."""
+
+    key: VerifyKey
+    not_before: int
+    not_after: int
+    revoked: bool = False
+
+    @property
+    def kid(self) -> bytes:
+        return key_id(bytes(self.key))
+
+    def valid_at(self, now: int) -> bool:
+        return not self.revoked and self.not_before <= now < self.not_after
+
+
+@dataclass(frozen=True, slots=True)
+class TrustBundle:
+    """A verified trust bundle; `raw` is the signed bytes as received, kept for persistence."""
+
+    version: int
+    issued_at: int
+    expires_at: int
+    stale_after: int
+    issuers: dict[bytes, IssuerKey]
+    revocation_key: VerifyKey
+    ops_key: VerifyKey | None
+    raw: bytes = field(repr=False, compare=False)
+
+    def is_stale(self, now: int) -> bool:
+        return now >= self.issued_at + self.stale_after
+
+
+def encode_bundle(
+    root: SigningKey,
+    *,
+    version: int,
+    issued_at: int,
+    expires_at: int,
+    issuers: list[IssuerKey],
+    revocation_key: VerifyKey,
+    ops_key: VerifyKey | None = None,
+    stale_after: int = DEFAULT_STALE_AFTER,
+) -> bytes:
+    """Sign a trust bundle with the root key (central side)."""
+    payload: dict[str, Any] = {
+        "type": BUNDLE_TYPE,
+        "version": version,
+        "issued_at": issued_at,
+        "expires_at": expires_at,
+        "stale_after": stale_after,
+        "issuers": [
+            {
+                "pub": bytes(i.key),
+                "not_before": i.not_before,
+                "not_after": i.not_after,
+                "revoked": i.revoked,
+            }
+            for i in issuers
+        ],
+        "revocation": bytes(revocation_key),
+    }
+    if ops_key is not None:
+        payload["ops"] = bytes(ops_key)
+    return sign1(deterministic_dumps(payload), root)
+
+
+def _int(body: dict[Any, Any], name: str, low: int = 0) -> int:
+    value = body.get(name)
+    if type(value) is not int or not low <= value < 2**40:
+        raise BundleError(f"bundle field {name!r} must be an integer >= {low}")
+    return value
+
+
+def _pub(value: object, name: str) -> VerifyKey:
+    if not isinstance(value, bytes) or len(value) != 32:
+        raise BundleError(f"bundle field {name!r} must be a 32-byte public key")
+    return VerifyKey(value)
+
+
+def _issuer(entry: object) -> IssuerKey:
+    if not isinstance(entry, dict):
+        raise BundleError("each issuer must be a map")
+    revoked = entry.get("revoked", False)
+    if not isinstance(revoked, bool):
+        raise BundleError("issuer 'revoked' must be a boolean")
+    return IssuerKey(
+        key=_pub(entry.get("pub"), "issuers.pub"),
+        not_before=_int(entry, "not_before"),
+        not_after=_int(entry, "not_after"),
+        revoked=revoked,
+    )
+
+
+def parse_bundle(data: bytes, root: VerifyKey) -> TrustBundle:
+    """Verify a bundle against the pinned root and decode it; raises BundleError."""
+    if len(data) > MAX_BUNDLE_BYTES:
+        raise BundleError(f"bundle is {len(data)} bytes, limit {MAX_BUNDLE_BYTES}")
+    try:
+        envelope = parse_sign1(data)
+    except CoseError as exc:
+        raise BundleError(f"not a trust bundle: {exc}") from None
+    if envelope.kid != key_id(bytes(root)) or not envelope.verify(root):
+        raise BundleError("trust bundle is not signed by the pinned root key")
+    try:
+        body = loads_untrusted(envelope.payload, max_depth=6)
+    except CborError as exc:
+        raise BundleError(f"bundle payload is not CBOR: {exc}") from None
+    if not isinstance(body, dict) or body.get("type") != BUNDLE_TYPE:
+        raise BundleError("signed object is not a trust bundle")
+    entries = body.get("issuers")
+    if not isinstance(entries, list) or len(entries) > MAX_ISSUERS:
+        raise BundleError(f"bundle 'issuers' must be a list of at most {MAX_ISSUERS}")
+    issuers = [_issuer(e) for e in entries]
+    ops = body.get("ops")
+    bundle = TrustBundle(
+        version=_int(body, "version", 1),
+        issued_at=_int(body, "issued_at"),
+        expires_at=_int(body, "expires_at"),
+        stale_after=_int(body, "stale_after", 1) if "stale_after" in body else DEFAULT_STALE_AFTER,
+        issuers={i.kid: i for i in issuers},
+        revocation_key=_pub(body.get("revocation"), "revocation"),
+        ops_key=None if ops is None else _pub(ops, "ops"),
+        raw=data,
+    )
+    if bundle.expires_at <= bundle.issued_at:
+        raise BundleError("bundle expires before it was issued")
+    return bundle

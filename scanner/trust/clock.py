@@ -1,0 +1,116 @@
+"""The trusted clock: the system clock, never below a persisted floor that only moves forward.
+
+A Pi 4 has no RTC: after a power cut it restarts from fake-hwclock's last save
+or the image's build date, and an offline checkpoint may never reach NTP. So
+expiry is judged on max(system clock, floor), where the floor is raised by
+signed times (a bundle's issued_at, a verified pass's iat) and, while NTP
+vouches for it, by the system clock itself. The floor is never raised from an
+unsynced system clock: a clock set far ahead would otherwise expire every pass
+for good.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+from scanner.model import ClockState
+from scanner.trust.files import atomic_write
+
+log = logging.getLogger(__name__)
+
+# systemd-timesyncd touches this file once the clock is synchronised.
+TIMESYNC_FLAG = Path("/run/systemd/timesync/synchronized")
+PERSIST_EVERY = 600  # seconds of floor movement between writes, to spare the SD card
+
+
+class Clock(Protocol):
+    """What the verifier asks of a clock."""
+
+    def now(self) -> tuple[int, ClockState]: ...
+
+    def observe(self, signed_time: int) -> None: ...
+
+
+class PinnedClock:
+    """A clock fixed at one instant (`scan --at`, tests)."""
+
+    def __init__(self, at: int) -> None:
+        self._at = at
+
+    def now(self) -> tuple[int, ClockState]:
+        return self._at, ClockState.PINNED
+
+    def observe(self, signed_time: int) -> None:
+        """A pinned clock ignores what it sees."""
+
+
+def timesync_probe(flag: Path = TIMESYNC_FLAG) -> Callable[[], bool]:
+    return flag.exists
+
+
+class TrustedClock:
+    """max(system clock, floor); the floor is persisted in `floor_path`."""
+
+    def __init__(
+        self,
+        floor_path: Path,
+        synced: Callable[[], bool],
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self._path = floor_path
+        self._synced = synced
+        self._wall = wall
+        self._lock = threading.Lock()
+        self._floor = self._load()
+        self._persisted = self._floor
+
+    def _load(self) -> int:
+        try:
+            return int(self._path.read_text().strip())
+        except FileNotFoundError:
+            return 0
+        except (OSError, ValueError) as exc:
+            # A torn floor file can only come from outside interference
+            # (writes are atomic): start from zero and say so.
+            log.warning("clock floor %s unreadable (%s); starting from 0", self._path, exc)
+            return 0
+
+    @property
+    def floor(self) -> int:
+        return self._floor
+
+    def now(self) -> tuple[int, ClockState]:
+        wall = int(self._wall())
+        if wall < self._floor:
+            return self._floor, ClockState.BEHIND
+        if self._synced():
+            self.observe(wall)
+            return wall, ClockState.SYNCED
+        return wall, ClockState.UNSYNCED
+
+    def observe(self, signed_time: int) -> None:
+        """Raise the floor to a time vouched for by a signature or by NTP."""
+        with self._lock:
+            if signed_time <= self._floor:
+                return
+            self._floor = signed_time
+            if signed_time - self._persisted >= PERSIST_EVERY or self._persisted == 0:
+                self._persist()
+
+    def flush(self) -> None:
+        """Persist the floor now (on clean stop)."""
+        with self._lock:
+            if self._floor != self._persisted:
+                self._persist()
+
+    def _persist(self) -> None:
+        try:
+            atomic_write(self._path, f"{self._floor}\n".encode())
+            self._persisted = self._floor
+        except OSError as exc:
+            log.warning("cannot persist clock floor: %s", exc)

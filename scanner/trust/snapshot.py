@@ -1,0 +1,25 @@
+"""TrustSnapshot: the bundle and revocations in force at one moment, immutable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scanner.model import TrustState
+from scanner.trust.bundle import TrustBundle
+from scanner.trust.revset import RevocationSet
+
+
+@dataclass(frozen=True, slots=True)
+class TrustSnapshot:
+    """Trust data at one moment: immutable, so a verifier never sees half an update."""
+
+    bundle: TrustBundle
+    revoked: RevocationSet
+    revocation_serial: int
+
+    def state(self, now: int) -> TrustState:
+        if now >= self.bundle.expires_at:
+            return TrustState.EXPIRED
+        if self.bundle.is_stale(now):
+            return TrustState.STALE
+        return TrustState.FRESH
