@@ -1,0 +1,97 @@
+"""`bench verify`: full pass verification against a bare PyNaCl Ed25519 verify of the same bytes."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+
+from nacl.signing import SigningKey
+
+from scanner.console import command, parser, print_json
+from scanner.model import ClockState, Holder, PassInfo, PassKind
+from scanner.passes import qrtext
+from scanner.passes.claims import encode_claims
+from scanner.passes.cose import parse_sign1, sign1
+from scanner.trust.bundle import IssuerKey, encode_bundle, parse_bundle
+from scanner.trust.revset import RevocationSet
+from scanner.trust.snapshot import TrustSnapshot
+from scanner.verify import verify_text
+
+NOW = 1_764_547_200  # 2025-12-01: inside the sample pass's validity
+
+
+def typical_pass(issuer: SigningKey) -> bytes:
+    info = PassInfo(
+        pass_id="P-000123456",
+        issuer="VN-CP",
+        kid=b"",
+        kind=PassKind.TRAVEL,
+        holder=Holder("NGUYỄN VĂN AN", "6789"),
+        issued_at=NOW - 86400,
+        not_before=NOW - 86400,
+        expires_at=NOW + 30 * 86400,
+    )
+    return qrtext.wrap(sign1(encode_claims(info), issuer)).encode()
+
+
+def _per_call_us(fn: Callable[[], object], calls: int) -> float:
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - start) / calls * 1e6
+
+
+@command
+def main(argv: list[str]) -> int:
+    p = parser("checkpoint-scanner bench verify", __doc__ or "")
+    p.add_argument("--rounds", type=int, default=30)
+    p.add_argument("--calls", type=int, default=300)
+    p.add_argument("--revoked", type=int, default=100_000, help="revoked IDs in the set")
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args(argv)
+    root, issuer, revocation = SigningKey.generate(), SigningKey.generate(), SigningKey.generate()
+    bundle = parse_bundle(
+        encode_bundle(
+            root,
+            version=1,
+            issued_at=NOW - 86400,
+            expires_at=NOW + 365 * 86400,
+            issuers=[IssuerKey(issuer.verify_key, 0, NOW + 365 * 86400)],
+            revocation_key=revocation.verify_key,
+        ),
+        root.verify_key,
+    )
+    revoked = RevocationSet.from_ids(f"R-{i:09d}" for i in range(args.revoked))
+    trust = TrustSnapshot(bundle, revoked, 1)
+    text = typical_pass(issuer)
+    envelope = parse_sign1(qrtext.unwrap(text))
+    signed, signature, key = envelope.to_be_signed(), envelope.signature, issuer.verify_key
+    assert verify_text(text, trust, NOW, ClockState.SYNCED).accepted
+
+    def full() -> object:
+        return verify_text(text, trust, NOW, ClockState.SYNCED)
+
+    def bare() -> object:
+        return key.verify(signed, signature)
+
+    full_us, bare_us = [], []
+    for _ in range(args.rounds):  # interleaved, so load on a shared machine hits both alike
+        full_us.append(_per_call_us(full, args.calls))
+        bare_us.append(_per_call_us(bare, args.calls))
+    result = {
+        "pass_verify_us": round(statistics.median(full_us), 2),
+        "bare_ed25519_us": round(statistics.median(bare_us), 2),
+        "ratio": round(statistics.median(full_us) / statistics.median(bare_us), 3),
+        "target_ratio": 2.5,
+        "qr_chars": len(text),
+        "revoked_entries": len(revoked),
+        "rounds": args.rounds,
+        "calls_per_round": args.calls,
+    }
+    if args.json:
+        print_json(result)
+    else:
+        for name, value in result.items():
+            print(f"{name:>18}: {value}")
+    return 0
