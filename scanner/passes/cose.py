@@ -101,11 +101,22 @@ class Sign1:
 
     def verify(self, key: VerifyKey) -> bool:
         """True when the signature is a valid, canonical Ed25519 signature by `key`."""
-        try:
-            key.verify(self.to_be_signed(), self.signature)
-        except (BadSignatureError, CryptoError, ValueError):
-            return False
-        return True
+        return verify_signature(key, self.to_be_signed(), self.signature)
+
+
+def verify_signature(key: VerifyKey, message: bytes, signature: bytes) -> bool:
+    """Ed25519 verification as every signed object here is checked; never raises.
+
+    libsodium's verify rejects non-canonical S (S >= L), small-order and
+    non-canonical R and public keys: the malleable signatures of Wycheproof.
+    """
+    if len(signature) != SIGNATURE_LENGTH:
+        return False
+    try:
+        key.verify(message, signature)
+    except (BadSignatureError, CryptoError, ValueError):
+        return False
+    return True
 
 
 def sign1(payload: bytes, signing_key: SigningKey) -> bytes:
