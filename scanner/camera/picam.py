@@ -1,0 +1,160 @@
+"""The Raspberry Pi camera through picamera2: the grey Y plane of a small YUV420 stream."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from scanner.camera.base import Frame, checked_gray
+from scanner.camera.errors import SourceError
+
+_log = logging.getLogger(__name__)
+
+# libcamera enum values, as ints so this module needs no libcamera import to build controls
+# (picamera2 accepts ints for enum controls): AfModeEnum.Manual/Continuous, AfSpeedEnum.Fast,
+# AfRangeEnum.Normal/Macro/Full, AeExposureModeEnum.Normal/Short.
+AF_MANUAL, AF_CONTINUOUS = 0, 2
+AF_SPEED_FAST = 1
+AF_RANGES = {"normal": 0, "macro": 1, "full": 2}
+AE_MODES = {"normal": 0, "short": 1}
+
+
+@dataclass(frozen=True, slots=True)
+class PicamConfig:
+    """How the Pi camera is set up for scanning."""
+
+    camera: int = 0
+    size: tuple[int, int] = (640, 480)  # the lores stream the decoder reads
+    main_size: tuple[int, int] = (1280, 720)  # the ISP needs a main stream at least as big
+    fps: float = 15.0  # fixed by FrameDurationLimits, which also caps the exposure time
+    focus: str = "auto"  # "auto": continuous AF if the camera has it; "fixed": lens_position
+    lens_position: float = 5.0  # dioptres for fixed focus; 5.0 is about 20 cm
+    af_range: str = "macro"  # a pass is shown at 10-40 cm
+    exposure_mode: str = "short"  # favour short exposures: a moving hand blurs less
+    max_exposure_us: int | None = None  # a hard cap; None lets the frame duration cap it
+
+    def __post_init__(self) -> None:
+        if self.focus not in ("auto", "fixed"):
+            raise ValueError(f"focus must be 'auto' or 'fixed', not {self.focus!r}")
+        if self.af_range not in AF_RANGES:
+            raise ValueError(f"af_range must be one of {sorted(AF_RANGES)}")
+        if self.exposure_mode not in AE_MODES:
+            raise ValueError(f"exposure_mode must be one of {sorted(AE_MODES)}")
+        if not 1.0 <= self.fps <= 120.0:
+            raise ValueError("fps must be between 1 and 120")
+
+
+def _import_picamera2() -> ModuleType:
+    # Imported here only: importing picamera2 needs libcamera, present only on a Pi.
+    return importlib.import_module("picamera2")
+
+
+class PicamSource:
+    """Frames from a Pi camera; `picamera2_module` lets tests pass a stand-in module."""
+
+    def __init__(
+        self,
+        config: PicamConfig,
+        *,
+        picamera2_module: Callable[[], Any] = _import_picamera2,
+    ) -> None:
+        self.config = config
+        self._load = picamera2_module
+        self._module: Any = None
+        self._cam: Any = None
+        self._index = 0
+
+    def open(self) -> None:
+        self.close()
+        try:
+            self._module = self._load()
+            cam = self._module.Picamera2(self.config.camera)
+        except (ImportError, RuntimeError, IndexError, OSError) as e:
+            raise SourceError(f"picam: cannot open camera {self.config.camera}: {e}") from e
+        try:
+            w, h = self.config.size
+            config = cam.create_video_configuration(
+                main={"size": self.config.main_size},
+                lores={"size": (w, h), "format": "YUV420"},
+                # queue=False: never hand back a frame completed before the capture call.
+                queue=False,
+                buffer_count=4,
+                controls=self.controls(cam.camera_controls),
+                display=None,
+                encode=None,
+            )
+            cam.configure(config)
+            cam.start()
+        except (RuntimeError, ValueError, OSError) as e:
+            cam.close()
+            raise SourceError(f"picam: cannot start camera: {e}") from e
+        self._cam = cam
+        self._index = 0
+
+    def controls(self, available: dict[str, Any]) -> dict[str, Any]:
+        """The controls to set, given the camera's `camera_controls`."""
+        period_us = round(1_000_000 / self.config.fps)
+        out: dict[str, Any] = {"FrameDurationLimits": (period_us, period_us)}
+        if "AeExposureMode" in available:
+            out["AeExposureMode"] = AE_MODES[self.config.exposure_mode]
+        if self.config.max_exposure_us is not None and "ExposureTime" in available:
+            # libcamera has no AE ceiling control; a fixed exposure is the only hard cap.
+            out["ExposureTime"] = self.config.max_exposure_us
+        # Camera Module 3 has AF, which picamera2 leaves off; older modules are fixed-focus.
+        if "AfMode" in available:
+            if self.config.focus == "auto":
+                out["AfMode"] = AF_CONTINUOUS
+                out["AfSpeed"] = AF_SPEED_FAST
+                out["AfRange"] = AF_RANGES[self.config.af_range]
+            else:
+                out["AfMode"] = AF_MANUAL
+                out["LensPosition"] = self.config.lens_position
+        return out
+
+    def refocus(self) -> None:
+        """Toggle AF off and on: continuous AF can stick after fast near/far changes."""
+        cam = self._cam
+        if cam is not None and self.config.focus == "auto" and "AfMode" in cam.camera_controls:
+            self._cam.set_controls({"AfMode": AF_MANUAL})
+            self._cam.set_controls({"AfMode": AF_CONTINUOUS})
+
+    def read(self) -> Frame:
+        if self._cam is None or self._module is None:
+            raise SourceError("picam source is not open")
+        w, h = self.config.size
+        try:
+            # The first h rows of a YUV420 buffer are the Y (grey) plane. Copy it and release
+            # the request at once: a held request stalls the camera pipeline.
+            with (
+                self._cam.captured_request() as request,
+                self._module.MappedArray(request, "lores") as mapped,
+            ):
+                plane = mapped.array[:h, :w]
+                gray = np.array(plane, dtype=np.uint8, copy=True) if _ok(plane) else plane
+        except (RuntimeError, OSError, TimeoutError, KeyError) as e:
+            raise SourceError(f"picam: capture failed: {e}") from e
+        if checked_gray(gray, "picam").shape != (h, w):
+            raise SourceError(f"picam: lores frame is {gray.shape}, expected {(h, w)}")
+        frame = Frame(gray, time.monotonic(), self._index)
+        self._index += 1
+        return frame
+
+    def close(self) -> None:
+        cam, self._cam = self._cam, None
+        if cam is not None:
+            try:
+                cam.stop()
+                cam.close()
+            except (RuntimeError, OSError) as e:
+                _log.warning("picam: closing the camera failed: %s", e)
+
+
+def _ok(plane: object) -> bool:
+    return isinstance(plane, np.ndarray) and plane.dtype == np.uint8 and plane.ndim == 2

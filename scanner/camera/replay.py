@@ -1,0 +1,105 @@
+"""A frame source that replays a directory of images or a video file at a chosen frame rate."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from scanner.camera.base import Frame, checked_gray
+from scanner.camera.errors import ImageError, SourceEnded, SourceError
+from scanner.camera.images import load_gray, to_gray
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"})
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayConfig:
+    """A directory of images (sorted by name) or one video file, played at `fps`."""
+
+    path: Path
+    fps: float = 15.0
+    realtime: bool = True  # pace frames at `fps`; False replays as fast as they are read
+    loop: bool = False
+
+
+class ReplaySource:
+    """Plays `config.path`; a file that is not an image fails the source, naming the file."""
+
+    def __init__(self, config: ReplayConfig) -> None:
+        if config.fps <= 0:
+            raise ValueError("replay fps must be positive")
+        self.config = config
+        self._images: list[Path] = []
+        self._video: cv2.VideoCapture | None = None
+        self._index = 0
+        self._open = False
+        self._next_at = 0.0
+        self._closing = threading.Event()
+
+    def open(self) -> None:
+        self.close()
+        self._closing.clear()
+        path = self.config.path
+        if path.is_dir():
+            self._images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            if not self._images:
+                raise SourceError(f"replay: no images in {path.name}")
+        elif path.is_file():
+            video = cv2.VideoCapture(str(path))
+            if not video.isOpened():
+                raise SourceError(f"replay: cannot open video {path.name}")
+            self._video = video
+        else:
+            raise SourceError(f"replay: {path} does not exist")
+        self._index = 0
+        self._next_at = time.monotonic()
+        self._open = True
+
+    def close(self) -> None:
+        self._open = False
+        self._closing.set()
+        if self._video is not None:
+            self._video.release()
+            self._video = None
+
+    def read(self) -> Frame:
+        if not self._open:
+            raise SourceError("replay source is not open")
+        if self.config.realtime:
+            # Wait on an event, not sleep, so close() from another thread ends the wait.
+            delay = self._next_at - time.monotonic()
+            if delay > 0 and self._closing.wait(delay):
+                raise SourceError("replay source closed")
+            self._next_at = max(self._next_at + 1.0 / self.config.fps, time.monotonic())
+        gray = self._next_image() if self._video is None else self._next_video_frame()
+        frame = Frame(gray=gray, timestamp=time.monotonic(), sequence=self._index)
+        self._index += 1
+        return frame
+
+    def _next_image(self) -> np.ndarray:
+        n = len(self._images)
+        if self._index >= n and not self.config.loop:
+            raise SourceEnded("replay finished")
+        path = self._images[self._index % n]
+        try:
+            return load_gray(path)
+        except ImageError as e:
+            raise SourceError(f"replay: {path.name}: {e}") from e
+
+    def _next_video_frame(self) -> np.ndarray:
+        assert self._video is not None
+        ok, pixels = self._video.read()
+        if not ok and self.config.loop and self._index > 0:
+            self._video.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            ok, pixels = self._video.read()
+        if not ok:
+            raise SourceEnded("replay video finished")
+        try:
+            return checked_gray(to_gray(pixels), "replay video")
+        except ImageError as e:
+            raise SourceError(f"replay video: {e}") from e
