@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
-import numpy as np
-
+from scanner.camera.errors import ImageError, SourceEnded, SourceError
+from scanner.camera.images import load_gray
+from scanner.camera.replay import ReplayConfig, ReplaySource
 from scanner.console import CommandError, command, format_instant, parse_instant, parser, print_json
 from scanner.decode import Decoder
 from scanner.model import Verdict
@@ -56,17 +56,36 @@ def load_trust(root_pub: Path, bundle: Path, revocations: list[Path]) -> TrustSn
     return TrustSnapshot(parsed, revoked, serial)
 
 
-def _load_gray(path: Path) -> np.ndarray:
-    image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    if image is None:
-        raise ValueError("not a readable image")
-    return image
+VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mkv", ".mov", ".h264", ".mjpeg"})
+
+
+def decode_video(decoder: Decoder, path: Path) -> ScanInput:
+    """Every distinct code in a video, in order of first sight, through the live decoder."""
+    source = ReplaySource(ReplayConfig(path=path, realtime=False))
+    texts: list[bytes] = []
+    elapsed = 0.0
+    try:
+        source.open()
+        while True:
+            result = decoder.decode(source.read().gray)
+            elapsed += result.elapsed_ms
+            texts += [c.content for c in result.codes if c.content not in texts]
+    except SourceEnded:
+        pass
+    except SourceError as exc:
+        return ScanInput(str(path), texts, elapsed, error=str(exc))
+    finally:
+        source.close()
+    return ScanInput(str(path), texts, elapsed)
 
 
 def decode_file(decoder: Decoder, path: Path) -> ScanInput:
+    """The codes in one image (or video) file; a bad file is an error for that file only."""
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        return decode_video(decoder, path)
     try:
-        gray = _load_gray(path)
-    except (OSError, ValueError) as exc:
+        gray = load_gray(path)
+    except ImageError as exc:
         return ScanInput(str(path), [], None, error=str(exc))
     result = decoder.decode(gray)
     return ScanInput(str(path), [c.content for c in result.codes], result.elapsed_ms)
