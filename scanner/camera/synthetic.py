@@ -51,7 +51,7 @@ class SyntheticSource:
         if not config.texts:
             raise ValueError("synthetic source needs at least one text")
         self.config = config
-        self._cards = [_card(t, config.dark_mode) for t in config.texts]
+        self._cards = [card(t, config.dark_mode) for t in config.texts]
         self._background = background(config.size, config.seed)
         self._rng = np.random.default_rng(config.seed)
         self._index = 0
@@ -183,10 +183,10 @@ def background(size: tuple[int, int], seed: int) -> np.ndarray:
 def render_code(text: str, size: tuple[int, int], seed: int = 0) -> np.ndarray:
     """One steady frame with `text` held flat in the middle (benchmarks, tests)."""
     steady = Pose((0.5, 0.5), 0.5, 4.0, 0.06, 1.0, 0.6, 0.0)
-    return place(background(size, seed), _card(text, dark=False), steady)
+    return place(background(size, seed), card(text, dark=False), steady)
 
 
-def _card(text: str, dark: bool) -> np.ndarray:
+def card(text: str, dark: bool) -> np.ndarray:
     """The phone screen: the code with its quiet zone, inside a dark bezel."""
     qr = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level="Q")
     img = np.asarray(qr.to_image(scale=8), dtype=np.uint8)

@@ -40,6 +40,7 @@ class FakeCameraSystem:
         self.scene = scene  # frame number -> grey image the sensor sees (main-stream size)
         self.controls = dict(CM3_CONTROLS if controls is None else controls)
         self.present = True  # False: unplugged, Picamera2() and captures fail like on a Pi
+        self.short_buffers = False  # True: buffers come back cut short (a driver fault)
         self.set_controls_log: list[dict[str, Any]] = []
         self.configs: list[dict[str, Any]] = []
         self.opened = 0
@@ -237,5 +238,5 @@ class Picamera2:
             # picamera2 returns YUV420 as (h * 3 / 2, stride): Y rows, then U and V quarters.
             out = np.full((h * 3 // 2, w), 128, dtype=np.uint8)
             out[:h] = grey
-            return out
+            return out[: h // 4] if self.system.short_buffers else out
         return np.dstack([grey, grey, grey, np.full_like(grey, 255)])
