@@ -27,6 +27,11 @@ class TrustStoreError(Exception):
 class BundleRollbackError(BundleError):
     """A bundle whose version is not above the current one (anti-rollback)."""
 
+    def __init__(self, offered: int, current: int) -> None:
+        super().__init__(f"bundle version {offered} is not above the current {current}")
+        self.offered = offered
+        self.current = current
+
 
 class TrustStore:
     """Holds the current TrustSnapshot; updates replace it whole, on disk and in memory."""
@@ -78,10 +83,7 @@ class TrustStore:
         with self._lock:
             current = self._snapshot
             if bundle.version <= current.bundle.version:
-                raise BundleRollbackError(
-                    f"bundle version {bundle.version} is not above the current "
-                    f"{current.bundle.version}"
-                )
+                raise BundleRollbackError(bundle.version, current.bundle.version)
             atomic_write(self._dir / BUNDLE_FILE, data)
             self._snapshot = TrustSnapshot(bundle, current.revoked, current.revocation_serial)
         log.info("trust bundle version %d installed", bundle.version)
