@@ -1,0 +1,117 @@
+"""Uplink settings: a frozen ``UplinkConfig`` and the broker URL it names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+DEFAULT_TOPIC_ROOT = "checkpoint/v1"
+_DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
+_TOPIC_FORBIDDEN = ("+", "#", "\x00")
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerAddress:
+    """Where the broker is and how to log in, parsed from ``mqtt://`` or ``mqtts://``."""
+
+    host: str
+    port: int
+    tls: bool
+    username: str | None = None
+    password: str | None = None
+
+
+def parse_broker_url(url: str) -> BrokerAddress:
+    """Parse ``mqtt[s]://[user[:password]@]host[:port]``; credentials may be percent-encoded."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        raise ValueError(f"broker URL {url!r}: scheme must be mqtt or mqtts")
+    if not parts.hostname:
+        raise ValueError(f"broker URL {url!r}: no host")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(f"broker URL {url!r}: no path, query or fragment allowed")
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"broker URL {url!r}: bad port") from exc
+    return BrokerAddress(
+        host=parts.hostname,
+        port=port if port is not None else _DEFAULT_PORTS[scheme],
+        tls=scheme == "mqtts",
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password is not None else None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class UplinkConfig:
+    """Everything the uplink needs, validated at construction; field names are the TOML keys."""
+
+    broker_url: str
+    device_id: str
+    state_dir: Path  # where the session counter is kept (the outbox's directory is fine)
+    topic_root: str = DEFAULT_TOPIC_ROOT
+    username: str | None = None  # overrides the URL's
+    password: str | None = None  # overrides the URL's
+    ca_file: Path | None = None  # mqtts: None trusts the system's CAs
+    cert_file: Path | None = None  # client certificate for mutual TLS
+    key_file: Path | None = None
+    client_id: str | None = None  # default: the device ID (what broker ACLs match with %c)
+    keepalive_s: int = 30
+    heartbeat_interval_s: float = 60.0
+    batch_max_events: int = 500
+    batch_max_bytes: int = 64 * 1024
+    reconnect_min_delay_s: float = 1.0
+    reconnect_max_delay_s: float = 120.0
+    connect_timeout_s: float = 10.0
+    ack_timeout_s: float = 30.0
+    poll_interval_s: float = 1.0  # how often the outbox is looked at without a wake()
+
+    def __post_init__(self) -> None:
+        address = parse_broker_url(self.broker_url)
+        for name in ("device_id", "topic_root"):
+            value: str = getattr(self, name)
+            if not value or any(char in value for char in _TOPIC_FORBIDDEN):
+                raise ValueError(f"uplink.{name}: must be non-empty without + # or NUL")
+        if "/" in self.device_id:
+            raise ValueError("uplink.device_id: must not contain /")
+        if self.topic_root.startswith("/") or self.topic_root.endswith("/"):
+            raise ValueError("uplink.topic_root: no leading or trailing /")
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("uplink.cert_file and uplink.key_file: give both or neither")
+        if not address.tls and (self.ca_file or self.cert_file):
+            raise ValueError("uplink.ca_file/cert_file: need an mqtts:// broker_url")
+        positive = (
+            "keepalive_s",
+            "heartbeat_interval_s",
+            "batch_max_events",
+            "reconnect_min_delay_s",
+            "connect_timeout_s",
+            "ack_timeout_s",
+            "poll_interval_s",
+        )
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ValueError(f"uplink.{name}: must be positive")
+        if self.batch_max_bytes < 1024:
+            raise ValueError("uplink.batch_max_bytes: must be at least 1024")
+        if self.reconnect_max_delay_s < self.reconnect_min_delay_s:
+            raise ValueError("uplink.reconnect_max_delay_s: must be >= reconnect_min_delay_s")
+
+    @property
+    def broker(self) -> BrokerAddress:
+        """The parsed broker address with the configured credentials applied."""
+        address = parse_broker_url(self.broker_url)
+        return BrokerAddress(
+            host=address.host,
+            port=address.port,
+            tls=address.tls,
+            username=self.username if self.username is not None else address.username,
+            password=self.password if self.password is not None else address.password,
+        )
+
+    @property
+    def effective_client_id(self) -> str:
+        return self.client_id or self.device_id

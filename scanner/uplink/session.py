@@ -1,0 +1,256 @@
+"""One MQTT v5 connection through paho-mqtt: connect, publish and wait for the PUBACK, receive.
+
+A fresh paho client is made for every connection and thrown away when it
+drops: paho would otherwise resend its in-memory copy of an unacknowledged
+message on reconnect, which for a message the broker cuts the connection over
+(Mosquitto 2.0's ``message_size_limit``, see ``Delivery.LOST``) loops forever.
+The outbox, not paho, is what keeps messages across connections.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import ssl
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from scanner.uplink.config import UplinkConfig
+
+log = logging.getLogger(__name__)
+
+
+class Delivery(enum.Enum):
+    """What became of one QoS 1 publish."""
+
+    ACKED = "acked"  # PUBACK with a success reason code
+    REFUSED = "refused"  # PUBACK with a failure reason code (v5)
+    LOST = "lost"  # the connection dropped before any PUBACK
+    TIMEOUT = "timeout"  # connected, but no PUBACK within ack_timeout_s
+    STOPPED = "stopped"  # the uplink is stopping
+
+
+@dataclass(frozen=True, slots=True)
+class PublishOutcome:
+    delivery: Delivery
+    reason_code: int | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Will:
+    topic: str
+    payload: bytes
+
+
+class Connection:
+    """A single broker connection; made by the uplink thread, used only from it."""
+
+    def __init__(
+        self,
+        config: UplinkConfig,
+        *,
+        will: Will,
+        stop: threading.Event,
+        on_message: Callable[[mqtt.MQTTMessage], None],
+        on_lost: Callable[[], None],
+    ) -> None:
+        self._config = config
+        self._stop = stop
+        self._on_message_cb = on_message
+        self._on_lost = on_lost
+        self._cv = threading.Condition()
+        self._connack: ReasonCode | None = None
+        self._connected = False
+        self._outcomes: dict[int, ReasonCode] = {}
+        self.max_packet_size: int | None = None
+        self.disconnect_reason = ""
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=config.effective_client_id,
+            protocol=mqtt.MQTTv5,
+            # Reconnecting is the uplink's job, with a new client (see module doc).
+            reconnect_on_failure=False,
+        )
+        broker = config.broker
+        if broker.username is not None:
+            client.username_pw_set(broker.username, broker.password)
+        if broker.tls:
+            client.tls_set(
+                ca_certs=str(config.ca_file) if config.ca_file else None,
+                certfile=str(config.cert_file) if config.cert_file else None,
+                keyfile=str(config.key_file) if config.key_file else None,
+                cert_reqs=ssl.CERT_REQUIRED,
+            )
+        client.will_set(will.topic, will.payload, qos=1, retain=True)
+        client.connect_timeout = config.connect_timeout_s
+        client.on_connect = self._handle_connect
+        client.on_disconnect = self._handle_disconnect
+        client.on_publish = self._handle_publish
+        client.on_message = self._handle_message
+        self._client = client
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def open(self) -> bool:
+        """Connect and wait for a successful CONNACK; False (and logged) otherwise."""
+        broker = self._config.broker
+        try:
+            self._client.connect(
+                broker.host, broker.port, keepalive=self._config.keepalive_s, clean_start=True
+            )
+        except (OSError, ssl.SSLError) as exc:
+            log.info("broker %s:%d unreachable: %s", broker.host, broker.port, exc)
+            return False
+        self._client.loop_start()
+        with self._cv:
+            self._cv.wait_for(
+                lambda: self._connack is not None or self._stop.is_set() or self.disconnected,
+                timeout=self._config.connect_timeout_s,
+            )
+            connack = self._connack
+        if connack is None or connack.is_failure:
+            log.warning("broker refused or did not answer the connection: %s", connack)
+            self.close()
+            return False
+        return True
+
+    def close(self, *, last_words: Will | None = None) -> None:
+        """Optionally publish a final retained message, then disconnect and end paho's thread."""
+        if last_words is not None and self.connected:
+            self.publish(last_words.topic, last_words.payload, retain=True, timeout=2.0)
+        try:
+            self._client.disconnect()
+        finally:
+            self._client.loop_stop()
+
+    def interrupt(self) -> None:
+        """Wake any wait in this connection (called by ``stop``)."""
+        with self._cv:
+            self._cv.notify_all()
+
+    @property
+    def connected(self) -> bool:
+        with self._cv:
+            return self._connected
+
+    @property
+    def disconnected(self) -> bool:
+        """True once a connection that was up has dropped."""
+        return self._connack is not None and not self._connected
+
+    # -- traffic -----------------------------------------------------------------
+
+    def publish(
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        retain: bool = False,
+        user_properties: Sequence[tuple[str, str]] = (),
+        timeout: float | None = None,
+    ) -> PublishOutcome:
+        """Publish at QoS 1 and wait for the broker's PUBACK (or the connection's end)."""
+        info = self._client.publish(
+            topic, payload, qos=1, retain=retain, properties=self._properties(user_properties)
+        )
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            return PublishOutcome(Delivery.LOST, reason=mqtt.error_string(info.rc))
+        mid = info.mid
+        with self._cv:
+            # on_publish may already have run: outcomes are kept by mid until taken.
+            self._cv.wait_for(
+                lambda: mid in self._outcomes or not self._connected or self._stop.is_set(),
+                timeout=self._config.ack_timeout_s if timeout is None else timeout,
+            )
+            code = self._outcomes.pop(mid, None)
+            connected = self._connected
+        if code is not None:
+            delivery = Delivery.REFUSED if code.is_failure else Delivery.ACKED
+            return PublishOutcome(delivery, code.value, str(code))
+        if not connected:
+            return PublishOutcome(Delivery.LOST, reason=self.disconnect_reason)
+        if self._stop.is_set():
+            return PublishOutcome(Delivery.STOPPED)
+        return PublishOutcome(Delivery.TIMEOUT)
+
+    def publish_nowait(self, topic: str, payload: bytes) -> None:
+        """QoS 0, for heartbeats: the next one replaces a lost one."""
+        self._client.publish(topic, payload, qos=0, properties=self._properties(()))
+
+    def subscribe(self, topics: Sequence[str]) -> None:
+        """Subscribe at QoS 1; paho sends it now, the SUBACK is not waited for."""
+        if topics:
+            self._client.subscribe([(topic, SubscribeOptions(qos=1)) for topic in topics])
+
+    # -- paho callbacks (paho's network thread) -----------------------------------
+
+    def _properties(self, user_properties: Sequence[tuple[str, str]]) -> Properties:
+        # paho's Properties.__init__ carries no annotations.
+        properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        properties.PayloadFormatIndicator = 1
+        properties.ContentType = "application/json"
+        if user_properties:
+            properties.UserProperty = list(user_properties)
+        return properties
+
+    def _handle_connect(
+        self,
+        _client: mqtt.Client,
+        _userdata: object,
+        _flags: mqtt.ConnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        with self._cv:
+            self._connack = reason_code
+            self._connected = not reason_code.is_failure
+            if properties is not None and hasattr(properties, "MaximumPacketSize"):
+                self.max_packet_size = int(properties.MaximumPacketSize)
+            self._cv.notify_all()
+
+    def _handle_disconnect(
+        self,
+        _client: mqtt.Client,
+        _userdata: object,
+        _flags: mqtt.DisconnectFlags,
+        reason_code: ReasonCode,
+        _properties: Properties | None,
+    ) -> None:
+        with self._cv:
+            was_connected = self._connected
+            self._connected = False
+            self.disconnect_reason = str(reason_code)
+            self._cv.notify_all()
+        if was_connected:
+            log.info("connection to broker lost: %s", reason_code)
+            self._on_lost()
+
+    def _handle_publish(
+        self,
+        _client: mqtt.Client,
+        _userdata: object,
+        mid: int,
+        reason_code: ReasonCode,
+        _properties: Properties,
+    ) -> None:
+        with self._cv:
+            self._outcomes[mid] = reason_code
+            self._cv.notify_all()
+
+    def _handle_message(
+        self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage
+    ) -> None:
+        # An exception escaping here would end paho's network thread.
+        try:
+            self._on_message_cb(msg)
+        except Exception:
+            log.exception("downlink handler failed on a message on %s", msg.topic)
