@@ -97,7 +97,7 @@ run_in_root() {
         if [[ -d $SOURCE ]]; then
             mkdir "$CHROOT_WORK/src"
             # The project only, not caches or a developer's virtualenv.
-            tar -C "$SOURCE" --exclude=.venv --exclude=.git --exclude='*.egg-info' \
+            tar -C "$SOURCE" --exclude=.venv --exclude=.git --exclude=build --exclude='*.egg-info' \
                 --exclude=__pycache__ --exclude=.mypy_cache --exclude=.ruff_cache \
                 --exclude=.pytest_cache -cf - . | tar -C "$CHROOT_WORK/src" -xf -
             args+=(--source "${CHROOT_WORK#"$root"}/src")
@@ -164,13 +164,25 @@ systemd_running() { [[ -d /run/systemd/system ]]; }
 
 # --- steps ---------------------------------------------------------------------
 
+installed() { [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]; }
+
 install_packages() {
-    local pkgs=(python3 python3-venv ca-certificates) pi_pkgs=(python3-picamera2 python3-lgpio) p
+    local wanted=(python3 python3-venv ca-certificates) pi_pkgs=(python3-picamera2 python3-lgpio)
+    local missing=() pkgs=() p
+    for p in "${wanted[@]}" "${pi_pkgs[@]}"; do
+        installed "$p" || missing+=("$p")
+    done
+    # A re-run on a provisioned unit at the roadside may have no network:
+    # nothing to fetch, so do not ask apt.
+    if ((${#missing[@]} == 0)); then
+        log "apt: all packages present"
+        return
+    fi
     export DEBIAN_FRONTEND=noninteractive
     log "apt: updating package lists"
     apt-get update -qq
-    for p in "${pi_pkgs[@]}"; do
-        if apt_has "$p"; then
+    for p in "${missing[@]}"; do
+        if [[ " ${pi_pkgs[*]} " != *" $p "* ]] || apt_has "$p"; then
             pkgs+=("$p")
         elif [[ $SKIP_PI == yes ]]; then
             warn "$p is not available here; skipped (--skip-pi)"
@@ -178,6 +190,7 @@ install_packages() {
             die "$p is not available: is this Raspberry Pi OS? (--skip-pi to go on)"
         fi
     done
+    ((${#pkgs[@]})) || return 0
     # No recommends: python3-picamera2 recommends a Qt/OpenGL desktop stack.
     log "apt: installing ${pkgs[*]}"
     apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null

@@ -336,3 +336,27 @@ def test_installer_copy_on_the_unit_can_rerun_without_a_source(installed: Instal
     assert result.returncode == 0, result.stderr
     assert "keeping the installed project" in result.stderr
     assert _snapshot(installed.root) == installed.after_first_run
+
+
+@pytest.mark.slow
+def test_pi_gen_stage_is_prepared_with_a_wheel_and_the_installer(tmp_path: Path) -> None:
+    pi_gen = tmp_path / "pi-gen"
+    pi_gen.mkdir()
+    (pi_gen / "build.sh").write_text("#!/bin/sh\n")
+    (pi_gen / "build.sh").chmod(0o755)
+    env = {**os.environ, "PYTHON": str(REPO / ".venv/bin/python")}
+    if not Path(env["PYTHON"]).exists():
+        env["PYTHON"] = "python3"
+    result = _run(["bash", str(REPO / "firmware/pi-gen/prepare.sh"), str(pi_gen)], env=env)
+    assert result.returncode == 0, result.stderr
+    files = pi_gen / "stage-checkpoint/00-install/files"
+    assert len(list(files.glob("checkpoint_scanner-*.whl"))) == 1
+    assert (files / "payload/firmware/install.sh").is_file()
+    assert (files / "payload/systemd/checkpoint-scanner.service").is_file()
+    assert not (files / "payload/firmware/pi-gen").exists()
+    assert os.access(pi_gen / "stage-checkpoint/00-install/00-run.sh", os.X_OK)
+    assert (pi_gen / "stage-checkpoint/EXPORT_IMAGE").is_file()
+    assert "stage-checkpoint" in (pi_gen / "config").read_text()
+    # No key material travels into the image.
+    names = [p.name for p in (pi_gen / "stage-checkpoint").rglob("*")]
+    assert not [n for n in names if n.endswith((".key", ".pem", ".sealed")) or "identity" in n]
