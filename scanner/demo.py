@@ -8,7 +8,7 @@ from pathlib import Path
 
 import cv2
 
-from scanner.console import command, parser, print_json
+from scanner.console import CommandError, command, parser, print_json
 from scanner.decode import Decoder
 from scanner.qrimage import render_qr
 from scanner.samples import build
@@ -68,10 +68,18 @@ def passes_demo(directory: Path, as_json: bool) -> int:
 @command
 def main(argv: list[str]) -> int:
     p = parser("checkpoint-scanner demo", "Show the scanner at work on sample passes.")
-    p.add_argument("--out", type=Path, help="keep the sample files here (default: a temp dir)")
+    p.add_argument("--passes", action="store_true", help="only issue, render and verify samples")
+    p.add_argument("--broker", help="mqtt://HOST:PORT (default: a private mosquitto, if installed)")
+    p.add_argument("--duration", type=float, default=60.0, help="seconds the daemon runs")
+    p.add_argument("--out", type=Path, help="keep the demo's files here (default: a temp dir)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
-    if args.out:
-        return passes_demo(args.out, args.json)
+    if args.duration <= 0:
+        raise CommandError("--duration must be positive")
     with tempfile.TemporaryDirectory(prefix="checkpoint-demo-") as tmp:
-        return passes_demo(Path(tmp), args.json)
+        directory = args.out or Path(tmp)
+        if args.passes:
+            return passes_demo(directory, args.json)
+        from scanner.demo_daemon import run_demo  # noqa: PLC0415 - loads paho and the App
+
+        return run_demo(directory, args.broker, args.duration, args.json)

@@ -116,6 +116,10 @@ class ScanStep:
                 self._on_decision(decision)
         return decisions
 
+    def reset_debounce(self) -> None:
+        """Forget what was in view (a reopened camera starts a new presentation)."""
+        self._debouncer.reset()
+
     def _unreadable(self, at: float) -> None:
         if at - self._last_unreadable >= UNREADABLE_EVERY_S:
             self._last_unreadable = at

@@ -1,0 +1,207 @@
+"""The scan loop: keeps the camera open (reopening with backoff), feeds frames to the scan step,
+sets the background light from the unit's health, and pets the systemd watchdog.
+
+The watchdog is petted from this loop only while it is doing its job: frames
+arrive, or the camera is down and being reopened under our control. A camera
+read that hangs (the grabber thread stuck in a driver call) stops frames; after
+`STALL_S` the camera is treated as failed, and if reopening keeps failing for
+`GIVE_UP_AFTER` attempts the loop stops petting, so systemd restarts the
+service with a fresh process and a fresh camera stack.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+
+from scanner.camera.base import FrameSource
+from scanner.camera.errors import SourceError
+from scanner.camera.latest import FrameGrabber
+from scanner.config import CameraSection
+from scanner.health import Health, cpu_temperature, disk_free, uptime
+from scanner.lights.signals import DeviceState, Indicator
+from scanner.notify import Notifier, watchdog_interval
+from scanner.outbox import Outbox
+from scanner.pipeline import ScanStep
+from scanner.trust.clock import TrustedClock
+from scanner.trust.store import TrustStore
+
+log = logging.getLogger(__name__)
+
+FRAME_WAIT_S = 0.25  # the loop turns at least this often, frames or not
+STALL_S = 5.0  # no frame for this long from an open camera: it has failed
+GIVE_UP_AFTER = 8  # failed reopens in a row before the watchdog is left to restart us
+HEALTH_EVERY_S = 1.0
+
+HealthInputs = Callable[[], tuple[TrustStore | None, TrustedClock, Outbox | None]]
+Alert = Callable[[str, Mapping[str, object]], None]
+
+
+class ScanLoop:
+    """Runs on the main thread; everything it calls returns within a frame period."""
+
+    def __init__(
+        self,
+        *,
+        step: ScanStep,
+        source: FrameSource,
+        camera: CameraSection,
+        indicator: Indicator,
+        notifier: Notifier,
+        health_inputs: HealthInputs,
+        alert: Alert,
+    ) -> None:
+        self.step = step
+        self.indicator = indicator
+        self._source = source
+        self._camera = camera
+        self._notifier = notifier
+        self._inputs = health_inputs
+        self._alert = alert
+        self._grabber: FrameGrabber | None = None
+        self._backoff = camera.reopen_min_s
+        self._reopen_at = 0.0
+        self._failures = 0
+        self._camera_down_since: float | None = None
+        self._last_frame = time.monotonic()
+        self._health_due = 0.0
+        self._shown: DeviceState | None = None
+        self._last_health: Health | None = None
+        self.decisions = 0
+
+    # -- camera ----------------------------------------------------------------------------
+
+    def open_camera(self) -> bool:
+        """Open the source; on failure show the fault and schedule a reopen."""
+        grabber = FrameGrabber(self._source)
+        try:
+            grabber.start()
+        except SourceError as exc:
+            self._camera_failed(exc)
+            return False
+        self._grabber = grabber
+        self._last_frame = time.monotonic()
+        if self._camera_down_since is not None:
+            down = time.monotonic() - self._camera_down_since
+            log.info("camera back after %.0f s", down)
+            self._alert("camera_recovered", {"down_s": round(down, 1)})
+        self._camera_down_since = None
+        self._failures = 0
+        self._backoff = self._camera.reopen_min_s
+        self.step.reset_debounce()
+        return True
+
+    def close_camera(self) -> None:
+        grabber, self._grabber = self._grabber, None
+        if grabber is not None:
+            grabber.stop()
+
+    def _camera_failed(self, exc: Exception) -> None:
+        self.close_camera()
+        now = time.monotonic()
+        self._failures += 1
+        if self._camera_down_since is None:
+            self._camera_down_since = now
+            log.error("camera failed: %s", exc)
+            self._alert("camera_fault", {"error": str(exc)})
+        self._reopen_at = now + self._backoff
+        self._backoff = min(self._backoff * 2, self._camera.reopen_max_s)
+        self._update_health(force=True)
+
+    # -- loop ------------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        interval = watchdog_interval()
+        next_pet = 0.0
+        while not stop.is_set():
+            now = time.monotonic()
+            if self._grabber is None:
+                if now >= self._reopen_at:
+                    self.open_camera()
+                else:
+                    stop.wait(min(FRAME_WAIT_S, self._reopen_at - now))
+            else:
+                self._turn()
+            self._update_health()
+            if interval is not None and now >= next_pet and self._alive():
+                self._notifier.watchdog()
+                next_pet = now + interval
+
+    def _turn(self) -> None:
+        assert self._grabber is not None
+        try:
+            frame = self._grabber.next_frame(FRAME_WAIT_S)
+        except SourceError as exc:
+            self._camera_failed(exc)
+            return
+        if frame is None:
+            if time.monotonic() - self._last_frame > STALL_S:
+                self._camera_failed(SourceError(f"no frame for {STALL_S:.0f} s"))
+            return
+        self._last_frame = time.monotonic()
+        self.decisions += len(self.step.process(frame))
+
+    def _alive(self) -> bool:
+        if self._grabber is not None:
+            return time.monotonic() - self._last_frame <= STALL_S
+        return self._failures < GIVE_UP_AFTER
+
+    # -- health ----------------------------------------------------------------------------
+
+    def health(self) -> Health:
+        store, clock, outbox = self._inputs()
+        now, clock_state = clock.now()
+        if store is None or outbox is None:
+            raise RuntimeError("health asked before the trust store and outbox were up")
+        return Health(
+            camera_ok=self._grabber is not None,
+            trust=store.snapshot().state(now),
+            clock=clock_state,
+            outbox_fill=outbox.fill(),
+        )
+
+    def _update_health(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now < self._health_due:
+            return
+        self._health_due = now + HEALTH_EVERY_S
+        health = self.health()
+        if health.state is not self._shown:
+            self.indicator.set_state(health.state)
+            if self._shown is not None and health.state is DeviceState.DEGRADED:
+                self._alert("degraded", {"reasons": ",".join(health.reasons)})
+            self._shown = health.state
+        self._last_health = health
+        reasons = ",".join(health.reasons) or "ok"
+        self._notifier.status(
+            f"{health.state.value} ({reasons}); {self.step.stats.fps():.1f} fps; "
+            f"{self.decisions} decisions"
+        )
+
+    def heartbeat(self, started: float) -> Mapping[str, object]:
+        """The daemon's part of the heartbeat (the uplink adds outbox and link figures)."""
+        store, clock, outbox = self._inputs()
+        health = self._last_health or self.health()
+        now, _ = clock.now()
+        snapshot = store.snapshot() if store is not None else None
+        stats = self.step.stats
+        return {
+            "uptime_s": uptime(started),
+            "state": health.state.value,
+            "reasons": list(health.reasons),
+            "camera_ok": health.camera_ok,
+            "fps": round(stats.fps(), 2),
+            "decode_ms_p50": stats.decode_percentile(0.5),
+            "decode_ms_p95": stats.decode_percentile(0.95),
+            "decisions": self.decisions,
+            "trust_version": snapshot.bundle.version if snapshot else None,
+            "trust_age_s": now - snapshot.bundle.issued_at if snapshot else None,
+            "trust_state": health.trust.value,
+            "revocation_serial": snapshot.revocation_serial if snapshot else None,
+            "clock": health.clock.value,
+            "clock_floor": clock.floor,
+            "cpu_temp_c": cpu_temperature(),
+            "disk_free_bytes": disk_free(outbox.path.parent) if outbox is not None else None,
+        }
