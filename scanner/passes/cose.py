@@ -30,9 +30,18 @@ def loads_untrusted(data: bytes, max_depth: int) -> Any:
     """Decode CBOR from outside; every way it can fail becomes CborError."""
     try:
         return cbor2.loads(data, max_depth=max_depth)
-    # cbor2 signals bad input with CBORDecodeError (a ValueError) but also lets
-    # TypeError (unhashable map keys), OverflowError and RecursionError escape.
-    except (ValueError, TypeError, OverflowError, RecursionError, KeyError, IndexError) as exc:
+    # cbor2 6 signals bad input with CBORDecodeError (a CBORError, no longer a
+    # ValueError) but also lets TypeError (unhashable map keys), OverflowError
+    # and RecursionError escape: all of them are "not CBOR we can take".
+    except (
+        cbor2.CBORError,
+        ValueError,
+        TypeError,
+        OverflowError,
+        RecursionError,
+        KeyError,
+        IndexError,
+    ) as exc:
         raise CborError(type(exc).__name__) from None
 
 
