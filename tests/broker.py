@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import shutil
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 MOSQUITTO_CANDIDATES = ("/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto")
 
@@ -71,6 +74,9 @@ class Broker:
         lines = [
             f"listener {self.port} 127.0.0.1",
             "allow_anonymous true",
+            # Started as root, mosquitto drops to user "mosquitto", which cannot
+            # read a private temp dir; as anyone else this line changes nothing.
+            f"user {getpass.getuser()}",
             # Mosquitto drops silently past 1000 queued messages per client; a test
             # receiver must never lose what the broker accepted.
             "max_queued_messages 0",
@@ -153,7 +159,12 @@ class Receiver:
     """The central side in miniature: subscribes to devices' scans and checks what arrives."""
 
     def __init__(
-        self, port: int, topic_root: str = "checkpoint/v1", client_id: str = "central"
+        self,
+        port: int,
+        topic_root: str = "checkpoint/v1",
+        client_id: str = "central",
+        *,
+        persistent: bool = False,
     ) -> None:
         self.topic_root = topic_root
         self._lock = threading.Condition()
@@ -168,7 +179,16 @@ class Receiver:
         self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message
         self._client.reconnect_delay_set(0.1, 0.5)
-        self._client.connect("127.0.0.1", port, keepalive=10)
+        if persistent:
+            # A session that outlives the connection (and, with persistence, the
+            # broker): QoS 1 messages published meanwhile are queued for it.
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = 3600
+            self._client.connect(
+                "127.0.0.1", port, keepalive=10, clean_start=False, properties=props
+            )
+        else:
+            self._client.connect("127.0.0.1", port, keepalive=10)
         self._client.loop_start()
         if not self._subscribed.wait(10):
             raise TimeoutError("receiver did not subscribe")

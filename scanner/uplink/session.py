@@ -126,9 +126,15 @@ class Connection:
     def close(self, *, last_words: Will | None = None) -> None:
         """Optionally publish a final retained message, then disconnect and end paho's thread."""
         if last_words is not None and self.connected:
-            self.publish(last_words.topic, last_words.payload, retain=True, timeout=2.0)
+            self.publish(
+                last_words.topic, last_words.payload, retain=True, timeout=2.0, interruptible=False
+            )
         try:
             self._client.disconnect()
+            # paho writes DISCONNECT from its own thread; stopping that thread
+            # first would drop the socket bare and make the broker send the will.
+            with self._cv:
+                self._cv.wait_for(lambda: not self._connected, timeout=2.0)
         finally:
             self._client.loop_stop()
 
@@ -157,6 +163,7 @@ class Connection:
         retain: bool = False,
         user_properties: Sequence[tuple[str, str]] = (),
         timeout: float | None = None,
+        interruptible: bool = True,
     ) -> PublishOutcome:
         """Publish at QoS 1 and wait for the broker's PUBACK (or the connection's end)."""
         info = self._client.publish(
@@ -168,7 +175,11 @@ class Connection:
         with self._cv:
             # on_publish may already have run: outcomes are kept by mid until taken.
             self._cv.wait_for(
-                lambda: mid in self._outcomes or not self._connected or self._stop.is_set(),
+                lambda: (
+                    mid in self._outcomes
+                    or not self._connected
+                    or (interruptible and self._stop.is_set())
+                ),
                 timeout=self._config.ack_timeout_s if timeout is None else timeout,
             )
             code = self._outcomes.pop(mid, None)
