@@ -605,14 +605,6 @@ def test_verifier_does_not_raise_the_floor_from_an_unverified_pass(
     assert clock.now() == (NOW, ClockState.UNSYNCED)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: scanner/passes/cose.py:35 loads_untrusted does not catch cbor2 6.x "
-        "CBORDecodeError (not a ValueError), so verify_text raises instead of returning "
-        "MALFORMED for a signed payload that is not complete CBOR"
-    ),
-)
 def test_signed_payload_that_is_truncated_cbor_is_malformed(
     sample_set: samples.SampleSet, trust: TrustSnapshot
 ) -> None:
@@ -621,14 +613,6 @@ def test_signed_payload_that_is_truncated_cbor_is_malformed(
     assert _check(text, trust).reason is Reason.MALFORMED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: scanner/passes/cose.py:35 loads_untrusted does not catch cbor2 6.x "
-        "CBORDecodeError, so a truncated COSE envelope makes verify_text raise "
-        "cbor2.CBORDecodeEOF instead of returning MALFORMED"
-    ),
-)
 def test_truncated_pass_is_malformed(sample_set: samples.SampleSet, trust: TrustSnapshot) -> None:
     cose = qrtext.unwrap(sample_set.by_name("valid").text.encode())
     assert _check("CP1:" + base45.encode(cose[:-20]), trust).reason is Reason.MALFORMED
