@@ -1,0 +1,381 @@
+"""`checkpoint-provision device init|enroll|install-credentials`: a trusted, enrolled unit."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import time
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from nacl.signing import SigningKey
+
+import scanner
+from provisioning import consoleqr, tomltext
+from provisioning.enrollment import EnrollmentError, open_sealed, sign_request
+from provisioning.sysroot import (
+    CONFIG_PATH,
+    PASSWORD_PATH,
+    ROOT_PUB_PATH,
+    STATE_DIR,
+    TEST_CARD_PATH,
+    Staging,
+    on_unit,
+    read_optional,
+    service_owner,
+)
+from scanner.config import Config, parse
+from scanner.console import CommandError, command, format_instant, parser, print_json
+from scanner.identity import Identity, IdentityError, device_id_for, load_identity
+from scanner.model import ClockState, PassKind
+from scanner.settings import ConfigError
+from scanner.trust.bundle import BundleError, TrustBundle, parse_bundle
+from scanner.trust.keys import PRIVATE_PREFIX, KeyFileError, load_private_key, load_public_key
+from scanner.trust.revset import RevocationSet
+from scanner.trust.snapshot import TrustSnapshot
+from scanner.trust.store import BUNDLE_FILE
+from scanner.uplink.config import parse_broker_url
+from scanner.verify import verify_text
+
+
+def _pin(text: str) -> int | str:
+    return int(text) if text.isdigit() else text
+
+
+def _unit(args: argparse.Namespace) -> tuple[Config, Identity]:
+    """The unit's validated config and its identity, which must be the one the config names."""
+    path = on_unit(args.sysroot, CONFIG_PATH)
+    data = read_optional(path)
+    if data is None:
+        raise CommandError(f"{path}: no configuration; run `device init` first")
+    try:
+        config = parse(data.decode("utf-8"), str(path))
+        identity = load_identity(
+            on_unit(args.sysroot, config.device.identity_key), config.device.device_id
+        )
+    except UnicodeDecodeError:
+        raise CommandError(f"{path}: not UTF-8 text") from None
+    except (ConfigError, IdentityError) as exc:
+        raise CommandError(str(exc)) from None
+    return config, identity
+
+
+def _commit(staging: Staging, action: str) -> None:
+    try:
+        staging.commit()
+    except OSError as exc:
+        staging.abort()
+        raise CommandError(f"{action}: cannot write {exc.filename}: {exc.strerror}") from None
+
+
+def _stage(staging: Staging, files: dict[Path, tuple[bytes, int, bool]], action: str) -> None:
+    try:
+        for path, (data, mode, owned) in files.items():
+            staging.file(path, data, mode, owned)
+    except OSError as exc:
+        staging.abort()
+        raise CommandError(
+            f"{action}: cannot write {exc.filename}: {exc.strerror}; nothing was changed"
+        ) from None
+
+
+# -- init ------------------------------------------------------------------------------------
+
+
+def _config_table(
+    args: argparse.Namespace, device_id: str, carried: dict[str, Any]
+) -> dict[str, Any]:
+    camera: dict[str, Any] = {"source": args.camera_source}
+    if args.camera_source == "picamera2":
+        camera["picamera2"] = {"fps": args.camera_fps, "focus": args.focus}
+    else:
+        camera["opencv"] = {"target": args.camera_target, "fps": args.camera_fps}
+    return {
+        "device": {
+            "checkpoint_id": args.checkpoint_id,
+            "label": args.label,
+            "device_id": device_id,
+            "state_dir": str(args.state_dir),
+        },
+        "trust": {"root_pub": str(ROOT_PUB_PATH)},
+        "camera": camera,
+        "lights": {
+            "green_pin": args.green_pin,
+            "red_pin": args.red_pin,
+            "amber_pin": args.amber_pin,
+            "buzzer_pin": args.buzzer_pin,
+            "active_high": not args.active_low,
+        },
+        "mqtt": {"broker": args.broker, **carried},
+    }
+
+
+def _inputs(args: argparse.Namespace) -> tuple[bytes, TrustBundle, bytes | None]:
+    """The root key file, the verified bundle and an optional verified test card."""
+    try:
+        root_text = args.root_pub.read_bytes()
+        root = load_public_key(args.root_pub)
+        bundle_bytes = args.bundle.read_bytes()
+    except KeyFileError as exc:
+        raise CommandError(f"{exc}; nothing was changed") from None
+    except OSError as exc:
+        raise CommandError(f"cannot read {exc.filename}: {exc.strerror}") from None
+    try:
+        bundle = parse_bundle(bundle_bytes, root)
+    except BundleError as exc:
+        raise CommandError(f"{args.bundle}: {exc} ({args.root_pub}); nothing was changed") from None
+    card = None
+    if args.test_card is not None:
+        card = args.test_card.read_bytes()
+        trust = TrustSnapshot(bundle, RevocationSet.empty(), 0)
+        verdict = verify_text(card.strip(), trust, int(time.time()), ClockState.PINNED)
+        if not verdict.accepted or verdict.info is None or verdict.info.kind is not PassKind.TEST:
+            raise CommandError(f"{args.test_card}: not a valid test card for this bundle")
+    return root_text, bundle, card
+
+
+def _existing(key_path: Path) -> SigningKey | None:
+    if not key_path.exists():
+        return None
+    try:
+        return load_private_key(key_path)
+    except KeyFileError as exc:
+        raise CommandError(
+            f"existing identity is unusable: {exc}; use --force to replace it"
+        ) from None
+
+
+def _carried_credentials(args: argparse.Namespace) -> dict[str, Any]:
+    """[mqtt] credentials already installed for the kept identity, so a re-run keeps them."""
+    data = read_optional(on_unit(args.sysroot, CONFIG_PATH))
+    try:
+        mqtt = tomllib.loads(data.decode("utf-8")).get("mqtt", {}) if data else {}
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}
+    return {k: mqtt[k] for k in ("username", "password_file", "topic_root") if k in mqtt}
+
+
+def _installed_bundle_is_newer(path: Path, bundle: TrustBundle, root_pub: Path) -> bool:
+    data = read_optional(path)
+    if data is None:
+        return False
+    try:
+        return parse_bundle(data, load_public_key(root_pub)).version >= bundle.version
+    except (BundleError, KeyFileError):
+        return False
+
+
+def init(args: argparse.Namespace) -> dict[str, Any]:
+    root_text, bundle, card = _inputs(args)
+    try:
+        parse_broker_url(args.broker)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    state = on_unit(args.sysroot, args.state_dir)
+    key_path = state / "identity" / "device.key"
+    kept = None if args.force else _existing(key_path)
+    key = kept or SigningKey.generate()
+    device_id = device_id_for(key.verify_key)
+    table = _config_table(args, device_id, _carried_credentials(args) if kept else {})
+    text = tomltext.dumps(table)
+    try:
+        parse(text, "generated configuration")
+    except ConfigError as exc:
+        raise CommandError(f"{exc}; nothing was changed") from None
+    bundle_path = state / "trust" / BUNDLE_FILE
+    files: dict[Path, tuple[bytes, int, bool]] = {
+        on_unit(args.sysroot, ROOT_PUB_PATH): (root_text, 0o644, False),
+        bundle_path: (bundle.raw, 0o644, True),
+        on_unit(args.sysroot, CONFIG_PATH): (text.encode("utf-8"), 0o644, False),
+    }
+    if card is not None:
+        files[on_unit(args.sysroot, TEST_CARD_PATH)] = (card, 0o644, False)
+    if kept is not None:
+        # Anti-rollback: a bundle already updated over the air is newer, and is kept.
+        if _installed_bundle_is_newer(bundle_path, bundle, on_unit(args.sysroot, ROOT_PUB_PATH)):
+            del files[bundle_path]
+        changed = [p for p, (data, _, _) in files.items() if read_optional(p) != data]
+        if changed:
+            names = ", ".join(str(p) for p in changed)
+            raise CommandError(
+                f"{key_path} already holds identity {device_id} and {names} would change; "
+                "use --force to replace the identity (the unit must then be enrolled again)"
+            )
+    else:
+        secret = (PRIVATE_PREFIX + base64.b64encode(bytes(key)).decode() + "\n").encode()
+        staging = Staging(service_owner(args.sysroot))
+        try:
+            staging.directory(state, 0o755, owned=True)
+            staging.directory(key_path.parent, 0o700, owned=True)
+            staging.directory(bundle_path.parent, 0o755, owned=True)
+        except OSError as exc:
+            staging.abort()
+            raise CommandError(
+                f"device init: cannot create {exc.filename}: {exc.strerror}"
+            ) from None
+        _stage(staging, {key_path: (secret, 0o600, True), **files}, "device init")
+        _commit(staging, "device init")
+    return {
+        "device_id": device_id,
+        "public_key": base64.b64encode(bytes(key.verify_key)).decode(),
+        "checkpoint_id": args.checkpoint_id,
+        "config": str(CONFIG_PATH),
+        "bundle_version": bundle.version,
+        "changed": kept is None,
+    }
+
+
+# -- enroll ----------------------------------------------------------------------------------
+
+
+def _device_tree(sysroot: Path, name: str) -> str | None:
+    """A /proc/device-tree string (NUL-terminated); None off a Pi."""
+    data = read_optional(on_unit(sysroot, Path("/proc/device-tree") / name))
+    if data is None:
+        return None
+    text = data.rstrip(b"\x00\n").decode("utf-8", "replace").strip()
+    return text or None
+
+
+def enroll(args: argparse.Namespace) -> dict[str, Any]:
+    config, identity = _unit(args)
+    fields = {
+        "hardware": {
+            "serial": _device_tree(args.sysroot, "serial-number"),
+            "model": _device_tree(args.sysroot, "model"),
+        },
+        "software_version": scanner.__version__,
+        "checkpoint_id": config.device.checkpoint_id,
+        "label": config.device.label,
+        "technician": args.technician,
+        "created_at": format_instant(int(time.time())),
+    }
+    return sign_request(identity.key, fields)
+
+
+# -- install-credentials ---------------------------------------------------------------------
+
+
+def install_credentials(args: argparse.Namespace) -> dict[str, Any]:
+    _, identity = _unit(args)
+    try:
+        credentials = open_sealed(identity.key, args.file.read_bytes())
+    except OSError as exc:
+        raise CommandError(f"{args.file}: cannot read ({exc.strerror})") from None
+    except EnrollmentError as exc:
+        raise CommandError(f"{args.file}: {exc}; nothing was changed") from None
+    config_path = on_unit(args.sysroot, CONFIG_PATH)
+    table = tomllib.loads(config_path.read_text(encoding="utf-8"))
+    mqtt = dict(table.get("mqtt", {}))
+    if credentials.broker is not None:
+        mqtt["broker"] = credentials.broker
+    if "broker" not in mqtt:
+        raise CommandError(
+            "no broker in the configuration or the credentials; run `device init --broker`"
+        )
+    mqtt.update(username=credentials.username, password_file=str(PASSWORD_PATH))
+    mqtt["topic_root"] = credentials.topic_root
+    table["mqtt"] = mqtt
+    text = tomltext.dumps(table)
+    try:
+        parse(text, "updated configuration")
+    except ConfigError as exc:
+        raise CommandError(f"{exc}; nothing was changed") from None
+    files = {
+        on_unit(args.sysroot, PASSWORD_PATH): ((credentials.password + "\n").encode(), 0o600, True),
+        config_path: (text.encode("utf-8"), 0o644, False),
+    }
+    changed = [p for p, (data, _, _) in files.items() if read_optional(p) != data]
+    if changed:
+        staging = Staging(service_owner(args.sysroot))
+        _stage(staging, {p: files[p] for p in changed}, "install-credentials")
+        _commit(staging, "install-credentials")
+    return {
+        "device_id": identity.device_id,
+        "username": credentials.username,
+        "broker": mqtt["broker"],
+        "password_file": str(PASSWORD_PATH),
+        "changed": bool(changed),
+    }
+
+
+# -- command line ----------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = parser("checkpoint-provision device", "Identity, enrollment and credentials of this unit.")
+    sub = p.add_subparsers(dest="action", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--sysroot", "--root", type=Path, default=Path("/"), help="the unit's /")
+    common.add_argument("--json", action="store_true")
+    i = sub.add_parser("init", parents=[common], help="make the identity and the configuration")
+    i.add_argument("--checkpoint-id", required=True)
+    i.add_argument("--label", default="", help="where the unit stands, for people")
+    i.add_argument("--broker", required=True, help="mqtt[s]://host[:port]")
+    i.add_argument("--root-pub", required=True, type=Path, help="the root public key to pin")
+    i.add_argument("--bundle", required=True, type=Path, help="the first trust bundle")
+    i.add_argument("--test-card", type=Path, help="a test card's QR text, for selftest")
+    i.add_argument("--state-dir", type=Path, default=STATE_DIR)
+    i.add_argument("--camera-source", choices=("picamera2", "opencv"), default="picamera2")
+    i.add_argument("--camera-fps", type=float, default=15.0)
+    i.add_argument("--camera-target", default="0", help="opencv: device index, file or URL")
+    i.add_argument("--focus", choices=("auto", "fixed"), default="auto")
+    i.add_argument("--green-pin", type=_pin, default=17)
+    i.add_argument("--red-pin", type=_pin, default=27)
+    i.add_argument("--amber-pin", type=_pin)
+    i.add_argument("--buzzer-pin", type=_pin)
+    i.add_argument("--active-low", action="store_true", help="relay boards that switch on low")
+    i.add_argument("--force", action="store_true", help="replace an existing identity")
+    e = sub.add_parser("enroll", parents=[common], help="a signed enrollment request")
+    e.add_argument("--technician", required=True)
+    e.add_argument("--out", type=Path, help="write the request here (default: print it)")
+    e.add_argument("--qr", action="store_true", help="also show it as a QR code on the console")
+    e.add_argument("--png", type=Path, help="also write it as a QR code image")
+    c = sub.add_parser("install-credentials", parents=[common], help="open and install credentials")
+    c.add_argument("file", type=Path)
+    return p
+
+
+@command
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    if args.action == "init":
+        summary = init(args)
+        if args.json:
+            print_json(summary)
+        else:
+            state = "provisioned" if summary["changed"] else "already provisioned, unchanged"
+            print(
+                f"device {summary['device_id']} {state}: {args.sysroot / 'etc/checkpoint-scanner'}"
+            )
+        return 0
+    if args.action == "enroll":
+        return _print_request(args, enroll(args))
+    summary = install_credentials(args)
+    if args.json:
+        print_json(summary)
+    else:
+        print(f"credentials for {summary['username']} installed ({summary['password_file']})")
+    return 0
+
+
+def _print_request(args: argparse.Namespace, request: dict[str, Any]) -> int:
+    compact = json.dumps(request, ensure_ascii=False, separators=(",", ":"))
+    if args.out is not None:
+        try:
+            args.out.write_text(json.dumps(request, ensure_ascii=False, indent=1) + "\n")
+        except OSError as exc:
+            raise CommandError(f"{args.out}: cannot write ({exc.strerror})") from None
+        if args.json:
+            print_json({"device_id": request["device_id"], "out": str(args.out)})
+        else:
+            print(f"enrollment request for {request['device_id']} written to {args.out}")
+    else:
+        print(compact)
+    if args.png is not None:
+        consoleqr.write_png(args.png, compact)
+    if args.qr:
+        print(consoleqr.blocks(compact))
+    return 0

@@ -1,0 +1,252 @@
+"""Enrollment: the signed request, the central answer, sealed credentials (docs/enrollment.md)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nacl.exceptions import BadSignatureError, CryptoError
+from nacl.public import SealedBox
+from nacl.signing import SigningKey, VerifyKey
+
+from provisioning import mosquitto
+from scanner.console import (
+    CommandError,
+    command,
+    format_instant,
+    parse_instant,
+    parser,
+    print_json,
+)
+from scanner.identity import device_id_for
+from scanner.trust.files import atomic_write
+from scanner.uplink.config import DEFAULT_TOPIC_ROOT, parse_broker_url
+
+REQUEST_TYPE = "checkpoint-enrollment-request"
+SEALED_TYPE = "checkpoint-sealed-credentials"
+CREDENTIALS_TYPE = "checkpoint-credentials"
+FORMAT_VERSION = 1
+# Domain separation: the device key also signs uplink messages (scanner.uplink.signing).
+REQUEST_CONTEXT = b"checkpoint-scanner/enrollment/v1\x00"
+MAX_DOCUMENT_BYTES = 16 * 1024
+
+
+class EnrollmentError(ValueError):
+    """A request or credentials file is malformed, forged, or meant for another device."""
+
+
+def canonical(document: dict[str, Any]) -> bytes:
+    """RFC 8785 canonical JSON for the types used here (objects, strings, integers, null)."""
+    return json.dumps(
+        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def sign_request(key: SigningKey, fields: dict[str, Any]) -> dict[str, Any]:
+    """The request document: `fields` plus type, key, device ID and a detached signature."""
+    body: dict[str, Any] = {
+        **fields,
+        "type": REQUEST_TYPE,
+        "version": FORMAT_VERSION,
+        "device_id": device_id_for(key.verify_key),
+        "public_key": base64.b64encode(bytes(key.verify_key)).decode(),
+    }
+    signature = key.sign(REQUEST_CONTEXT + canonical(body)).signature
+    return {**body, "signature": base64.b64encode(signature).decode()}
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """A verified enrollment request."""
+
+    device_id: str
+    key: VerifyKey
+    checkpoint_id: str
+    fields: dict[str, Any] = field(compare=False)
+
+
+def _b64(value: object, size: int, name: str) -> bytes:
+    try:
+        raw = base64.b64decode(str(value), validate=True)
+    except binascii.Error:
+        raise EnrollmentError(f"request {name} is not base64") from None
+    if len(raw) != size:
+        raise EnrollmentError(f"request {name} must be {size} bytes")
+    return raw
+
+
+def _document(data: bytes, what: str) -> dict[str, Any]:
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise EnrollmentError(f"{what} is {len(data)} bytes: too large")
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise EnrollmentError(f"{what} is not JSON") from None
+    if not isinstance(document, dict):
+        raise EnrollmentError(f"{what} is not a JSON object")
+    return document
+
+
+def verify_request(data: bytes) -> Request:
+    """Check the signature and that the device ID is its key's; raises EnrollmentError."""
+    document = _document(data, "enrollment request")
+    if document.get("type") != REQUEST_TYPE or document.get("version") != FORMAT_VERSION:
+        raise EnrollmentError("not a version 1 enrollment request")
+    body = {k: v for k, v in document.items() if k != "signature"}
+    key = VerifyKey(_b64(document.get("public_key"), 32, "public_key"))
+    signature = _b64(document.get("signature"), 64, "signature")
+    try:
+        key.verify(REQUEST_CONTEXT + canonical(body), signature)
+    except BadSignatureError:
+        raise EnrollmentError("enrollment request signature does not verify") from None
+    if document.get("device_id") != device_id_for(key):
+        raise EnrollmentError("enrollment request device_id does not match its public key")
+    checkpoint = document.get("checkpoint_id")
+    if not isinstance(checkpoint, str) or not checkpoint or "/" in checkpoint:
+        raise EnrollmentError("enrollment request has no usable checkpoint_id")
+    return Request(device_id_for(key), key, checkpoint, body)
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """Broker credentials for one device; the password is never printed or logged."""
+
+    device_id: str
+    username: str
+    password: str = field(repr=False)
+    broker: str | None = None
+    topic_root: str = DEFAULT_TOPIC_ROOT
+
+
+def seal(key: VerifyKey, credentials: Credentials) -> bytes:
+    """A text file only the device's key opens; its device ID is in clear to catch mix-ups."""
+    inner = canonical(
+        {
+            "type": CREDENTIALS_TYPE,
+            "version": FORMAT_VERSION,
+            "device_id": credentials.device_id,
+            "username": credentials.username,
+            "password": credentials.password,
+            "broker": credentials.broker,
+            "topic_root": credentials.topic_root,
+            "issued_at": format_instant(int(time.time())),
+        }
+    )
+    box = SealedBox(key.to_curve25519_public_key())
+    outer = {
+        "type": SEALED_TYPE,
+        "version": FORMAT_VERSION,
+        "device_id": credentials.device_id,
+        "sealed": base64.b64encode(box.encrypt(inner)).decode(),
+    }
+    return json.dumps(outer, indent=1).encode() + b"\n"
+
+
+def open_sealed(key: SigningKey, data: bytes) -> Credentials:
+    """Open a credentials file with the device key; raises EnrollmentError naming the problem."""
+    mine = device_id_for(key.verify_key)
+    outer = _document(data, "credentials file")
+    if outer.get("type") != SEALED_TYPE:
+        raise EnrollmentError("not a sealed credentials file")
+    if outer.get("device_id") != mine:
+        raise EnrollmentError(
+            f"credentials are sealed to device {outer.get('device_id')}, this unit is {mine}"
+        )
+    try:
+        box = SealedBox(key.to_curve25519_private_key())
+        inner = _document(box.decrypt(base64.b64decode(str(outer.get("sealed")))), "sealed box")
+    except (CryptoError, binascii.Error):
+        raise EnrollmentError(f"credentials file does not open with the key of {mine}") from None
+    # The clear device ID is unauthenticated; the sealed one is what counts.
+    if inner.get("type") != CREDENTIALS_TYPE or inner.get("device_id") != mine:
+        raise EnrollmentError(f"sealed credentials are not for device {mine}")
+    values = [inner.get(name) for name in ("username", "password", "topic_root")]
+    broker = inner.get("broker")
+    if not all(isinstance(v, str) and v for v in values) or not isinstance(broker, str | None):
+        raise EnrollmentError("sealed credentials are incomplete")
+    return Credentials(mine, str(values[0]), str(values[1]), broker, str(values[2]))
+
+
+@command
+def main_accept(argv: list[str]) -> int:
+    p = parser(
+        "checkpoint-provision enroll-accept",
+        "Verify an enrollment request; make sealed broker credentials and Mosquitto lines.",
+    )
+    p.add_argument("--request", required=True, type=Path)
+    p.add_argument("--out", required=True, type=Path, help="the sealed credentials file")
+    p.add_argument("--mosquitto-passwd", required=True, type=Path, help="password_file to add to")
+    p.add_argument("--mosquitto-acl", required=True, type=Path, help="acl_file to add to")
+    p.add_argument("--broker", help="broker URL for the unit (default: keep its own)")
+    p.add_argument("--topic-root", default=DEFAULT_TOPIC_ROOT)
+    p.add_argument("--iterations", type=int, default=mosquitto.DEFAULT_ITERATIONS)
+    p.add_argument(
+        "--max-age-days",
+        type=float,
+        help="refuse older requests (off by default: a Pi without RTC may date them wrongly)",
+    )
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args(argv)
+    if args.broker is not None:
+        try:
+            parse_broker_url(args.broker)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+    if any(c in args.topic_root for c in "+#\x00") or not args.topic_root.strip("/"):
+        raise CommandError("--topic-root must be a plain topic without wildcards")
+    try:
+        request = verify_request(args.request.read_bytes())
+    except OSError as exc:
+        raise CommandError(f"{args.request}: cannot read ({exc.strerror})") from None
+    except EnrollmentError as exc:
+        raise CommandError(f"{args.request}: {exc}") from None
+    if args.max_age_days is not None:
+        _check_age(request, args.max_age_days)
+    username = request.device_id  # unique, and what the ACL and client ID name
+    credentials = Credentials(
+        request.device_id, username, mosquitto.new_password(), args.broker, args.topic_root
+    )
+    sealed = seal(request.key, credentials)
+    enrolled = format_instant(int(time.time()))
+    comment = f"{request.device_id} at {request.checkpoint_id}, enrolled {enrolled}"
+    try:
+        atomic_write(args.out, sealed, 0o600)
+        mosquitto.merge_password(
+            args.mosquitto_passwd,
+            username,
+            mosquitto.password_hash(credentials.password, args.iterations),
+        )
+        mosquitto.merge_acl(
+            args.mosquitto_acl,
+            mosquitto.acl_block(username, request.device_id, args.topic_root, comment),
+        )
+    except OSError as exc:
+        raise CommandError(f"cannot write {exc.filename}: {exc.strerror}") from None
+    summary = {
+        "device_id": request.device_id,
+        "username": username,
+        "checkpoint_id": request.checkpoint_id,
+        "out": str(args.out),
+        "mosquitto_passwd": str(args.mosquitto_passwd),
+        "mosquitto_acl": str(args.mosquitto_acl),
+    }
+    if args.json:
+        print_json(summary)
+    else:
+        print(f"accepted {request.device_id} ({request.checkpoint_id}): sealed to {args.out}")
+        print(f"reload Mosquitto to pick up {args.mosquitto_passwd} and {args.mosquitto_acl}")
+    return 0
+
+
+def _check_age(request: Request, max_age_days: float) -> None:
+    created = request.fields.get("created_at")
+    if not isinstance(created, str):
+        raise CommandError("enrollment request has no created_at time")
+    age = time.time() - parse_instant(created)
+    if age > max_age_days * 86400:
+        raise CommandError(f"enrollment request is {age / 86400:.0f} days old; make a new one")
