@@ -1,0 +1,220 @@
+"""`checkpoint-provision selftest`: the roadside checklist, as text or one JSON report."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from provisioning import selftest_hw as hw
+from provisioning.selftest_hw import Check
+from provisioning.sysroot import CONFIG_PATH, TEST_CARD_PATH, on_unit
+from scanner import samples
+from scanner.config import Config, load
+from scanner.console import command, format_instant, parser, print_json
+from scanner.identity import IdentityError, load_identity
+from scanner.lights.gpio import make_pin_factory
+from scanner.model import ClockState, TrustState
+from scanner.outbox import OUTBOX_FILENAME
+from scanner.settings import ConfigError
+from scanner.trust.bundle import TrustBundle, parse_bundle
+from scanner.trust.clock import TrustedClock
+from scanner.trust.keys import KeyFileError, load_public_key
+from scanner.trust.revset import RevocationSet
+from scanner.trust.snapshot import TrustSnapshot
+from scanner.trust.store import TrustStore, TrustStoreError
+from scanner.uplink.config import parse_broker_url
+
+MIN_FREE_BYTES = 16 * 1024 * 1024
+NEEDS_CONFIG = ("identity", "lights", "camera", "test_card", "clock", "trust", "broker", "outbox")
+
+
+def _identity(root: Path, config: Config) -> tuple[Check, str | None]:
+    try:
+        identity = load_identity(on_unit(root, config.device.identity_key), config.device.device_id)
+    except IdentityError as exc:
+        return Check("identity", "fail", str(exc)), None
+    return Check("identity", "pass", identity.device_id), identity.device_id
+
+
+def _clock(root: Path, config: Config) -> tuple[Check, int, ClockState]:
+    floor = on_unit(root, config.device.state_dir / "clock-floor")
+    # Never synced here: a self-test must not move the persisted floor.
+    now, state = TrustedClock(floor, synced=lambda: False).now()
+    synced = on_unit(root, config.trust.sync_flag).exists()
+    state = ClockState.SYNCED if synced and state is ClockState.UNSYNCED else state
+    data = {"state": state.value, "now": format_instant(now)}
+    if state is ClockState.SYNCED:
+        return Check("clock", "pass", f"synchronised: {data['now']}", data), now, state
+    detail = {
+        ClockState.UNSYNCED: "not synchronised (no NTP yet); expiry is judged on the floor",
+        ClockState.BEHIND: "system clock is behind the last trusted time; the floor is used",
+    }[state]
+    return Check("clock", "warn", detail, data), now, state
+
+
+def _trust(root: Path, config: Config, now: int) -> tuple[Check, TrustSnapshot | None]:
+    try:
+        pinned = load_public_key(on_unit(root, config.trust.root_pub))
+        snapshot = TrustStore(on_unit(root, config.trust_dir), pinned).snapshot()
+    except (KeyFileError, TrustStoreError) as exc:
+        return Check("trust", "fail", str(exc)), None
+    bundle = snapshot.bundle
+    state = snapshot.state(now)
+    data = {
+        "bundle_version": bundle.version,
+        "issued_at": format_instant(bundle.issued_at),
+        "expires_at": format_instant(bundle.expires_at),
+        "age_days": round((now - bundle.issued_at) / 86400, 1),
+        "revocation_serial": snapshot.revocation_serial,
+        "state": state.value,
+    }
+    status = {TrustState.FRESH: "pass", TrustState.STALE: "warn", TrustState.EXPIRED: "fail"}
+    detail = f"bundle v{bundle.version}, {data['age_days']} days old, {state.value}"
+    return Check("trust", status[state], detail, data), snapshot
+
+
+def _broker(root: Path, config: Config, device_id: str | None, timeout: float) -> Check:
+    settings = config.mqtt
+    if settings is None:
+        return Check("broker", "skip", "no [mqtt] in the configuration")
+    address = parse_broker_url(settings.broker)
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=f"{device_id or 'unknown'}-selftest",  # never the daemon's own client ID
+        protocol=mqtt.MQTTv5,
+    )
+    if settings.username is not None:
+        password = None
+        if settings.password_file is not None:
+            try:
+                password = on_unit(root, settings.password_file).read_text().strip()
+            except OSError as exc:
+                return Check("broker", "fail", f"password file: {exc.strerror}")
+        client.username_pw_set(settings.username, password)
+    if address.tls:
+        ca = str(on_unit(root, settings.ca_file)) if settings.ca_file else None
+        client.tls_set(ca_certs=ca)
+    answered = threading.Event()
+    result: list[str] = []
+
+    def on_connect(*callback: Any) -> None:  # client, userdata, flags, reason, properties
+        reason = callback[3]
+        result.append("ok" if not reason.is_failure else str(reason))
+        answered.set()
+
+    client.on_connect = on_connect
+    where = f"{address.host}:{address.port}"
+    try:
+        client.connect(address.host, address.port, keepalive=10)
+    except (OSError, ValueError) as exc:
+        return Check("broker", "fail", f"{where} unreachable: {exc}")
+    client.loop_start()
+    try:
+        if not answered.wait(timeout):
+            return Check("broker", "fail", f"{where}: no answer within {timeout:g} s")
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    if result[0] != "ok":
+        return Check("broker", "fail", f"{where} refused the credentials: {result[0]}")
+    return Check("broker", "pass", f"{where} accepted {settings.username or 'anonymous'}")
+
+
+def _outbox(root: Path, config: Config) -> Check:
+    state = on_unit(root, config.device.state_dir)
+    path = state / OUTBOX_FILENAME
+    data: dict[str, Any] = {}
+    try:
+        data["free_bytes"] = shutil.disk_usage(state).free
+    except OSError as exc:
+        return Check("outbox", "fail", f"{state}: {exc.strerror}")
+    if path.exists():
+        try:
+            # Read-only: the self-test never writes to the outbox.
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+                data["integrity"] = str(db.execute("PRAGMA integrity_check").fetchone()[0])
+                data["events"] = int(db.execute("SELECT count(*) FROM events").fetchone()[0])
+        except sqlite3.Error as exc:
+            return Check("outbox", "fail", f"{path}: {exc}", data)
+        if data["integrity"] != "ok":
+            return Check("outbox", "fail", f"{path}: {data['integrity']}", data)
+    free_mib = data["free_bytes"] // 2**20
+    if data["free_bytes"] < MIN_FREE_BYTES:
+        return Check("outbox", "fail", f"only {free_mib} MiB free", data)
+    status = "warn" if data["free_bytes"] < config.outbox.max_bytes else "pass"
+    where = f"{data.get('events', 0)} events waiting" if path.exists() else "no outbox yet"
+    return Check("outbox", status, f"{where}; {free_mib} MiB free", data)
+
+
+def run(args: argparse.Namespace, pin_factory: Any = None) -> tuple[list[Check], str | None]:
+    """Every check, in the order a technician reads them."""
+    root: Path = args.sysroot
+    try:
+        config = load(on_unit(root, CONFIG_PATH))
+    except ConfigError as exc:
+        checks = [Check("config", "fail", str(exc))]
+        return checks + [Check(n, "skip", "no valid configuration") for n in NEEDS_CONFIG], None
+    checks = [Check("config", "pass", f"{config.device.checkpoint_id} {config.device.label}")]
+    identity, device_id = _identity(root, config)
+    checks.append(identity)
+    if pin_factory is not None:
+        factory, mock = pin_factory, True
+    else:
+        factory, mock = make_pin_factory(prefer_mock=False)
+    checks.append(hw.lights(config.lights, args.confirm, factory, mock))
+    checks.append(hw.camera(config, args.camera_seconds))
+    clock, now, clock_state = _clock(root, config)
+    trust, snapshot = _trust(root, config, now)
+    sample = samples.build(int(time.time()))
+    card_path = args.test_card or on_unit(root, TEST_CARD_PATH)
+    text, own = hw.read_card(card_path, lambda: sample.by_name("test-card").text)
+    lamps = {"lights_config": config.lights, "factory": factory}
+    if own and snapshot is not None:
+        card = hw.test_card(text, snapshot, now=now, clock=clock_state, own_keys=True, **lamps)
+    elif own:
+        card = Check("test_card", "skip", "no usable trust store to verify against")
+    else:
+        # The sample is signed by throwaway keys: check it against its own bundle.
+        own_trust = TrustSnapshot(_sample_bundle(sample), RevocationSet.empty(), 0)
+        card = hw.test_card(
+            text, own_trust, now=sample.now, clock=ClockState.PINNED, own_keys=False, **lamps
+        )
+    checks.append(card)
+    checks += [clock, trust, _broker(root, config, device_id, args.broker_timeout)]
+    checks.append(_outbox(root, config))
+    checks.append(hw.decode_speed(text, hw.rate(config), args.bench_seconds))
+    return checks, device_id
+
+
+def _sample_bundle(sample: samples.SampleSet) -> TrustBundle:
+    return parse_bundle(sample.bundle, sample.keys.root.verify_key)
+
+
+@command
+def main(argv: list[str]) -> int:
+    p = parser("checkpoint-provision selftest", "Check this unit end to end before leaving it.")
+    p.add_argument("--sysroot", "--root", type=Path, default=Path("/"))
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--confirm", action="store_true", help="ask whether the lamps lit")
+    p.add_argument("--test-card", type=Path, help="QR text of a test card (default: installed)")
+    p.add_argument("--camera-seconds", type=float, default=2.0)
+    p.add_argument("--bench-seconds", type=float, default=3.0)
+    p.add_argument("--broker-timeout", type=float, default=5.0)
+    args = p.parse_args(argv)
+    checks, device_id = run(args)
+    ok = not any(c.status == "fail" for c in checks)
+    if args.json:
+        print_json({"ok": ok, "device_id": device_id, "checks": [c.to_json() for c in checks]})
+    else:
+        for check in checks:
+            print(f"{check.status.upper():5} {check.name:13} {check.detail}")
+        print("unit OK" if ok else "unit NOT OK: fix the failed checks")
+    return 0 if ok else 1
