@@ -1,0 +1,58 @@
+"""The one place a display backend is chosen from configuration."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from scanner.display.base import Display, NullDisplay, Surface
+from scanner.display.config import DisplayConfig
+from scanner.display.errors import DisplayError
+from scanner.display.screen import Locale, Screen
+from scanner.display.worker import ScreenDisplay
+
+log = logging.getLogger(__name__)
+
+
+def open_surface(config: DisplayConfig) -> Surface | None:
+    """The configured panel (None for `none`); raises DisplayError when it cannot be opened."""
+    if config.backend == "console":
+        from scanner.display.console import open_console  # noqa: PLC0415 - needs PIL
+
+        return open_console(config)
+    if config.backend == "oled":
+        from scanner.display.oled import open_oled  # noqa: PLC0415 - needs PIL, luma
+
+        return open_oled(config)
+    return None
+
+
+def locale_for(config: DisplayConfig, label: str) -> Locale:
+    return Locale(config.language, config.utc_offset_min, label)
+
+
+def open_display(
+    config: DisplayConfig,
+    label: str,
+    *,
+    on_fault: Callable[[str], None] | None = None,
+    on_drawn: Callable[[Screen], None] | None = None,
+) -> Display:
+    """The daemon's display; a panel that will not open is reported and the unit runs without it."""
+    try:
+        surface = open_surface(config)
+    except DisplayError as exc:
+        log.error("display not available: %s", exc)
+        if on_fault is not None:
+            on_fault("open_failed")
+        return NullDisplay()
+    if surface is None:
+        return NullDisplay()
+    return ScreenDisplay(
+        surface,
+        locale_for(config, label),
+        clear_after_s=config.clear_after_s,
+        slow_draw_ms=config.slow_draw_ms,
+        on_fault=on_fault,
+        on_drawn=on_drawn,
+    )
