@@ -14,21 +14,24 @@ from nacl.signing import SigningKey
 
 import scanner
 from provisioning import consoleqr, tomltext
-from provisioning.enrollment import EnrollmentError, open_sealed, sign_request
+from provisioning.credentials import install_credentials
+from provisioning.enrollment import sign_request
 from provisioning.sysroot import (
     CONFIG_PATH,
-    PASSWORD_PATH,
     ROOT_PUB_PATH,
     STATE_DIR,
     TEST_CARD_PATH,
     Staging,
+    commit,
+    load_unit,
     on_unit,
     read_optional,
     service_owner,
+    stage,
 )
-from scanner.config import Config, parse
+from scanner.config import parse
 from scanner.console import CommandError, command, format_instant, parser, print_json
-from scanner.identity import Identity, IdentityError, device_id_for, load_identity
+from scanner.identity import device_id_for
 from scanner.model import ClockState, PassKind
 from scanner.settings import ConfigError
 from scanner.trust.bundle import BundleError, TrustBundle, parse_bundle
@@ -42,43 +45,6 @@ from scanner.verify import verify_text
 
 def _pin(text: str) -> int | str:
     return int(text) if text.isdigit() else text
-
-
-def _unit(args: argparse.Namespace) -> tuple[Config, Identity]:
-    """The unit's validated config and its identity, which must be the one the config names."""
-    path = on_unit(args.sysroot, CONFIG_PATH)
-    data = read_optional(path)
-    if data is None:
-        raise CommandError(f"{path}: no configuration; run `device init` first")
-    try:
-        config = parse(data.decode("utf-8"), str(path))
-        identity = load_identity(
-            on_unit(args.sysroot, config.device.identity_key), config.device.device_id
-        )
-    except UnicodeDecodeError:
-        raise CommandError(f"{path}: not UTF-8 text") from None
-    except (ConfigError, IdentityError) as exc:
-        raise CommandError(str(exc)) from None
-    return config, identity
-
-
-def _commit(staging: Staging, action: str) -> None:
-    try:
-        staging.commit()
-    except OSError as exc:
-        staging.abort()
-        raise CommandError(f"{action}: cannot write {exc.filename}: {exc.strerror}") from None
-
-
-def _stage(staging: Staging, files: dict[Path, tuple[bytes, int, bool]], action: str) -> None:
-    try:
-        for path, (data, mode, owned) in files.items():
-            staging.file(path, data, mode, owned)
-    except OSError as exc:
-        staging.abort()
-        raise CommandError(
-            f"{action}: cannot write {exc.filename}: {exc.strerror}; nothing was changed"
-        ) from None
 
 
 # -- init ------------------------------------------------------------------------------------
@@ -215,8 +181,8 @@ def init(args: argparse.Namespace) -> dict[str, Any]:
             raise CommandError(
                 f"device init: cannot create {exc.filename}: {exc.strerror}"
             ) from None
-        _stage(staging, {key_path: (secret, 0o600, True), **files}, "device init")
-        _commit(staging, "device init")
+        stage(staging, {key_path: (secret, 0o600, True), **files}, "device init")
+        commit(staging, "device init")
     return {
         "device_id": device_id,
         "public_key": base64.b64encode(bytes(key.verify_key)).decode(),
@@ -240,7 +206,7 @@ def _device_tree(sysroot: Path, name: str) -> str | None:
 
 
 def enroll(args: argparse.Namespace) -> dict[str, Any]:
-    config, identity = _unit(args)
+    config, identity = load_unit(args.sysroot)
     fields = {
         "hardware": {
             "serial": _device_tree(args.sysroot, "serial-number"),
@@ -253,52 +219,6 @@ def enroll(args: argparse.Namespace) -> dict[str, Any]:
         "created_at": format_instant(int(time.time())),
     }
     return sign_request(identity.key, fields)
-
-
-# -- install-credentials ---------------------------------------------------------------------
-
-
-def install_credentials(args: argparse.Namespace) -> dict[str, Any]:
-    _, identity = _unit(args)
-    try:
-        credentials = open_sealed(identity.key, args.file.read_bytes())
-    except OSError as exc:
-        raise CommandError(f"{args.file}: cannot read ({exc.strerror})") from None
-    except EnrollmentError as exc:
-        raise CommandError(f"{args.file}: {exc}; nothing was changed") from None
-    config_path = on_unit(args.sysroot, CONFIG_PATH)
-    table = tomllib.loads(config_path.read_text(encoding="utf-8"))
-    mqtt = dict(table.get("mqtt", {}))
-    if credentials.broker is not None:
-        mqtt["broker"] = credentials.broker
-    if "broker" not in mqtt:
-        raise CommandError(
-            "no broker in the configuration or the credentials; run `device init --broker`"
-        )
-    mqtt.update(username=credentials.username, password_file=str(PASSWORD_PATH))
-    mqtt["topic_root"] = credentials.topic_root
-    table["mqtt"] = mqtt
-    text = tomltext.dumps(table)
-    try:
-        parse(text, "updated configuration")
-    except ConfigError as exc:
-        raise CommandError(f"{exc}; nothing was changed") from None
-    files = {
-        on_unit(args.sysroot, PASSWORD_PATH): ((credentials.password + "\n").encode(), 0o600, True),
-        config_path: (text.encode("utf-8"), 0o644, False),
-    }
-    changed = [p for p, (data, _, _) in files.items() if read_optional(p) != data]
-    if changed:
-        staging = Staging(service_owner(args.sysroot))
-        _stage(staging, {p: files[p] for p in changed}, "install-credentials")
-        _commit(staging, "install-credentials")
-    return {
-        "device_id": identity.device_id,
-        "username": credentials.username,
-        "broker": mqtt["broker"],
-        "password_file": str(PASSWORD_PATH),
-        "changed": bool(changed),
-    }
 
 
 # -- command line ----------------------------------------------------------------------------

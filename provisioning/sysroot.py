@@ -7,6 +7,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scanner.config import Config, parse
+from scanner.console import CommandError
+from scanner.identity import Identity, IdentityError, load_identity
+from scanner.settings import ConfigError
 from scanner.trust.files import fsync_dir
 
 CONFIG_PATH = Path("/etc/checkpoint-scanner/scanner.toml")
@@ -111,3 +115,40 @@ class Staging:
                 directory.rmdir()
         self._staged.clear()
         self._created.clear()
+
+
+def load_unit(sysroot: Path) -> tuple[Config, Identity]:
+    """The unit's validated config and its identity, which must be the one the config names."""
+    path = on_unit(sysroot, CONFIG_PATH)
+    data = read_optional(path)
+    if data is None:
+        raise CommandError(f"{path}: no configuration; run `device init` first")
+    try:
+        config = parse(data.decode("utf-8"), str(path))
+        identity = load_identity(
+            on_unit(sysroot, config.device.identity_key), config.device.device_id
+        )
+    except UnicodeDecodeError:
+        raise CommandError(f"{path}: not UTF-8 text") from None
+    except (ConfigError, IdentityError) as exc:
+        raise CommandError(str(exc)) from None
+    return config, identity
+
+
+def commit(staging: Staging, action: str) -> None:
+    try:
+        staging.commit()
+    except OSError as exc:
+        staging.abort()
+        raise CommandError(f"{action}: cannot write {exc.filename}: {exc.strerror}") from None
+
+
+def stage(staging: Staging, files: dict[Path, tuple[bytes, int, bool]], action: str) -> None:
+    try:
+        for path, (data, mode, owned) in files.items():
+            staging.file(path, data, mode, owned)
+    except OSError as exc:
+        staging.abort()
+        raise CommandError(
+            f"{action}: cannot write {exc.filename}: {exc.strerror}; nothing was changed"
+        ) from None
