@@ -6,6 +6,7 @@ system broker on 1883 is never touched.
 
 from __future__ import annotations
 
+import getpass
 import os
 import shutil
 import signal
@@ -70,6 +71,9 @@ class Broker:
         lines = [
             f"listener {self.port} 127.0.0.1",
             "allow_anonymous true",
+            # Started as root, mosquitto drops to user "mosquitto", which cannot
+            # read a private temp dir; as anyone else this line changes nothing.
+            f"user {getpass.getuser()}",
             # Mosquitto drops silently past 1000 queued messages per client; a test
             # receiver must never lose what the broker accepted.
             "max_queued_messages 0",

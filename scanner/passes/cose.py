@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,8 +29,9 @@ class CborError(ValueError):
 
 def loads_untrusted(data: bytes, max_depth: int) -> Any:
     """Decode CBOR from outside; every way it can fail becomes CborError."""
+    stream = io.BytesIO(data)
     try:
-        return cbor2.loads(data, max_depth=max_depth)
+        value = cbor2.load(stream, max_depth=max_depth)
     # cbor2 6 signals bad input with CBORDecodeError (a CBORError, no longer a
     # ValueError) but also lets TypeError (unhashable map keys), OverflowError
     # and RecursionError escape: all of them are "not CBOR we can take".
@@ -43,6 +45,11 @@ def loads_untrusted(data: bytes, max_depth: int) -> Any:
         IndexError,
     ) as exc:
         raise CborError(type(exc).__name__) from None
+    # cbor2 stops after the first item: bytes after it would let one pass be
+    # written as endless different texts, so anything trailing is refused.
+    if stream.tell() != len(data):
+        raise CborError("trailing bytes after the CBOR item")
+    return value
 
 
 def key_id(public_key: bytes) -> bytes:

@@ -52,4 +52,6 @@ def unwrap(text: bytes) -> bytes:
         raise TextTooLargeError(f"payload inflates past {MAX_PAYLOAD} bytes")
     if not inflater.eof:
         raise BadTextError("zlib stream is truncated")
+    if inflater.unused_data:
+        raise BadTextError("bytes after the zlib stream")
     return cose
