@@ -251,11 +251,8 @@ class App:
 
     def _outbox_fill(self, level: Fill) -> None:
         if level is not Fill.OK:
-            # Recorded on the next loop turn: this callback runs inside an outbox write.
-            threading.Thread(
-                target=self.alert, args=("outbox_fill", {"percent": int(level)}),
-                name="fill-alert", daemon=True,
-            ).start()  # fmt: skip
+            # The outbox calls this after its commit, lock released: recording here is safe.
+            self.alert("outbox_fill", {"percent": int(level)})
 
     def _decided(self, decision: Decision) -> None:
         if self.uplink is not None:

@@ -1,0 +1,1 @@
+"""The central side: collector, fleet dashboard, tracing queries and the fleet simulator."""
