@@ -16,15 +16,15 @@ log = logging.getLogger(__name__)
 
 def open_surface(config: DisplayConfig) -> Surface | None:
     """The configured panel (None for `none`); raises DisplayError when it cannot be opened."""
-    if config.backend == "console":
-        from scanner.display.console import open_console  # noqa: PLC0415 - needs PIL
-
-        return open_console(config)
-    if config.backend == "oled":
-        from scanner.display.oled import open_oled  # noqa: PLC0415 - needs PIL, luma
-
-        return open_oled(config)
-    return None
+    if config.backend == "none":
+        return None
+    try:
+        # Both draw with Pillow, which comes with the optional `display` extra.
+        from scanner.display.console import open_console  # noqa: PLC0415
+        from scanner.display.oled import open_oled  # noqa: PLC0415
+    except ImportError as exc:
+        raise DisplayError(f"the {config.backend} display needs the display extra: {exc}") from exc
+    return open_console(config) if config.backend == "console" else open_oled(config)
 
 
 def locale_for(config: DisplayConfig, label: str) -> Locale:
