@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -114,9 +115,14 @@ class App:
         )
         clock.observe(self.store.snapshot().bundle.issued_at)
         self._closers.append(clock.flush)
-        self.outbox = Outbox(
-            config.device.state_dir, max_bytes=config.outbox.max_bytes, on_fill=self._outbox_fill
-        )
+        try:
+            self.outbox = Outbox(
+                config.device.state_dir,
+                max_bytes=config.outbox.max_bytes,
+                on_fill=self._outbox_fill,
+            )
+        except (OSError, ValueError, sqlite3.Error) as exc:
+            raise StartupError(f"outbox in {config.device.state_dir}: {exc}") from None
         self._closers.append(self.outbox.close)
         indicator = self._indicator or self._gpio_indicator()
         self._closers.append(indicator.close)

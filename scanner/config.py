@@ -18,6 +18,7 @@ from scanner.camera.replay import ReplayConfig
 from scanner.camera.synthetic import SyntheticConfig
 from scanner.console import CommandError, command, parser, print_json
 from scanner.lights.signals import LightsConfig
+from scanner.outbox import MIN_MAX_BYTES
 from scanner.settings import ConfigError, build, to_table
 from scanner.trust.clock import TIMESYNC_FLAG
 from scanner.verify import Policy
@@ -90,6 +91,10 @@ class DecoderSection:
 class OutboxSection:
     max_bytes: int = 512 * 1024 * 1024
 
+    def __post_init__(self) -> None:
+        if self.max_bytes < MIN_MAX_BYTES:
+            raise ValueError(f"max_bytes must be at least {MIN_MAX_BYTES}")
+
 
 @dataclass(frozen=True, slots=True)
 class MqttSection:
@@ -133,6 +138,8 @@ def parse(text: str, origin: str = "config") -> Config:
         table: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{origin}: not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses once per nesting level
+        raise ConfigError(f"{origin}: nested too deeply to be a configuration") from None
     try:
         return build(Config, table)
     except ConfigError as exc:

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 MIB = 1024 * 1024
 DEFAULT_MAX_BYTES = 512 * MIB
+MIN_MAX_BYTES = 64 * 1024  # below this a single batch of scans could not fit
 OUTBOX_FILENAME = "outbox.sqlite3"
 # A row costs its JSON plus the B-tree cell and page slack; used to decide
 # whether the next event still fits before inserting it.
@@ -182,7 +183,7 @@ class Outbox:
         filename: str = OUTBOX_FILENAME,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if max_bytes < 64 * 1024:
+        if max_bytes < MIN_MAX_BYTES:
             raise ValueError("outbox max_bytes must be at least 64 KiB")
         state_dir.mkdir(parents=True, exist_ok=True)
         self.path = state_dir / filename

@@ -34,6 +34,8 @@ def convert(tp: Any, value: Any, path: str) -> Any:
     origin = typing.get_origin(tp)
     if origin in (Union, types.UnionType):
         options = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(options) == 1:  # `X | None`: None is "absent", so the value must be an X
+            return convert(options[0], value, path)
         errors = []
         for option in options:
             try:
@@ -64,12 +66,15 @@ def convert(tp: Any, value: Any, path: str) -> Any:
             raise ConfigError(f"{path}: must be one of {allowed}, got {value!r}") from None
     if tp is Path:
         if not isinstance(value, str) or not value:
-            raise ConfigError(f"{path}: expected a path string, got {value!r}")
+            raise ConfigError(f"{path}: expected Path (a non-empty string), got {value!r}")
         return Path(value)
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{path}: expected a number, got {value!r}")
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            raise ConfigError(f"{path}: number out of range") from None
     if tp is int and isinstance(value, bool):
         raise ConfigError(f"{path}: expected an integer, got {value!r}")
     if tp in (int, str, bool):

@@ -26,13 +26,15 @@ class ReplayConfig:
     realtime: bool = True  # pace frames at `fps`; False replays as fast as they are read
     loop: bool = False
 
+    def __post_init__(self) -> None:
+        if self.fps <= 0:
+            raise ValueError("replay fps must be positive")
+
 
 class ReplaySource:
     """Plays `config.path`; a file that is not an image fails the source, naming the file."""
 
     def __init__(self, config: ReplayConfig) -> None:
-        if config.fps <= 0:
-            raise ValueError("replay fps must be positive")
         self.config = config
         self._images: list[Path] = []
         self._video: cv2.VideoCapture | None = None

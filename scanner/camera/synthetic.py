@@ -30,6 +30,12 @@ class SyntheticConfig:
     realtime: bool = False  # pace read() at `fps` (demo); else as fast as called (tests, benches)
     loop: bool = False
 
+    def __post_init__(self) -> None:
+        if not self.texts:
+            raise ValueError("synthetic source needs at least one text")
+        if self.fps <= 0 or self.present_frames < 1 or self.gap_frames < 0:
+            raise ValueError("synthetic fps and present_frames must be positive")
+
 
 @dataclass(frozen=True, slots=True)
 class Pose:
@@ -48,8 +54,6 @@ class SyntheticSource:
     """Renders a deterministic presentation of `config.texts`; frame i is the same on every run."""
 
     def __init__(self, config: SyntheticConfig) -> None:
-        if not config.texts:
-            raise ValueError("synthetic source needs at least one text")
         self.config = config
         self._cards = [card(t, config.dark_mode) for t in config.texts]
         self._background = background(config.size, config.seed)
