@@ -153,3 +153,13 @@ def test_console_close_restores_the_terminal(p: Passes) -> None:
     surface.close()
     assert surface.text == ""
     assert stream.getvalue().endswith("\x1b[0m\x1b[2J\x1b[H\x1b[?25h")
+
+
+def test_console_can_print_plain_framed_screens_for_the_demo(p: Passes) -> None:
+    stream = io.StringIO()
+    surface = ConsoleSurface(stream, size=(40, 12), full_screen=False)
+    surface.draw(compose(p.verdict("valid"), EN, NOW))
+    surface.close()
+    out = stream.getvalue()
+    assert "\x1b" not in out
+    assert "|" + "NGUYỄN VĂN AN".center(40).rstrip().ljust(40) + "|" in out

@@ -24,6 +24,7 @@ class ConsoleSurface:
         framebuffer: Any = None,
         size: tuple[int, int] | None = None,
         owns_stream: bool = False,
+        full_screen: bool = True,
     ) -> None:
         if (stream is None) == (framebuffer is None):
             raise ValueError("give a text stream or a framebuffer device, not both")
@@ -31,6 +32,8 @@ class ConsoleSurface:
         self._framebuffer = framebuffer
         self._size = size
         self._owns_stream = owns_stream
+        # False appends each screen as plain framed text (the demo, beside the lights line).
+        self._full_screen = full_screen
         self.text = ""  # the last text view drawn: what the officer reads
         self.image: Image.Image | None = None  # the last image drawn on the framebuffer
 
@@ -54,7 +57,12 @@ class ConsoleSurface:
         assert self._stream is not None
         cols, rows = self.grid()
         self.text = render_text(screen, cols, rows)
-        self._stream.write(render_ansi(screen, cols, rows))
+        if self._full_screen:
+            self._stream.write(render_ansi(screen, cols, rows))
+        else:
+            rule = "+" + "-" * cols + "+"
+            body = "\n".join(f"|{row.ljust(cols)}|" for row in self.text.split("\n"))
+            self._stream.write(f"\n{rule}\n{body}\n{rule}\n")
         self._stream.flush()
 
     def close(self) -> None:
@@ -63,7 +71,8 @@ class ConsoleSurface:
             return
         assert self._stream is not None
         self.text = ""
-        self._stream.write(blank_ansi())
+        if self._full_screen:
+            self._stream.write(blank_ansi())
         self._stream.flush()
         if self._owns_stream:
             self._stream.close()

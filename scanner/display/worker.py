@@ -118,12 +118,13 @@ class ScreenDisplay:
             if mail is _Ask.CLEAR:
                 showing, deadline, redraw_status = Kind.STATUS, None, True
             elif isinstance(mail, Verdict):
-                showing, deadline = Kind.VERDICT, self._monotonic() + self._clear_after_s
                 self._draw(mail)
+                # Counted from when it became visible: a slow panel still shows it in full.
+                showing, deadline = Kind.VERDICT, self._monotonic() + self._clear_after_s
                 continue
             elif mail is _Ask.UNREADABLE and showing is not Kind.VERDICT:
-                showing, deadline = Kind.UNREADABLE, self._monotonic() + self._clear_after_s
                 self._draw(None)
+                showing, deadline = Kind.UNREADABLE, self._monotonic() + self._clear_after_s
                 continue
             if deadline is None and redraw_status:
                 self._draw(status)
