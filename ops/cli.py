@@ -1,0 +1,33 @@
+"""``checkpoint-ops``: one subcommand per module, each a ``main(argv) -> int``."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+COMMANDS = {
+    "collect": ("ops.collect", "store device messages exactly once (and serve the dashboard)"),
+    "dashboard": ("ops.dashboard.command", "serve the live fleet dashboard"),
+    "simulate": ("ops.simulate", "run simulated devices through a collector and report"),
+    "enroll": ("ops.enroll", "record a device's public key so its messages are accepted"),
+    "trace": ("ops.trace", "where a pass was seen, or what went through a checkpoint"),
+    "bench-trace": ("ops.bench", "time the tracing queries over many synthetic scans"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] in ("-h", "--help") or args[0] not in COMMANDS:
+        lines = [f"  {name:12} {text}" for name, (_, text) in COMMANDS.items()]
+        print("usage: checkpoint-ops COMMAND [options]\n\ncommands:\n" + "\n".join(lines))
+        return 0 if args and args[0] in ("-h", "--help") else 2
+    # stderr without timestamps: journald adds them.
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    module = importlib.import_module(COMMANDS[args[0]][0])
+    status: int = module.main(args[1:])
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,185 @@
+"""The one small database interface the central side uses, with SQLite and PostgreSQL backends."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from ops.schema import POSTGRES_TYPES, SQLITE_TYPES, schema
+
+Row = tuple[Any, ...]
+Params = Sequence[Any]
+
+
+class DatabaseError(Exception):
+    """The database could not be opened or a statement failed in a way the caller must see."""
+
+
+class Database(Protocol):
+    """What the store and the views need: statements with ``?`` placeholders, in transactions.
+
+    Every method takes the object's lock, so one instance may be shared by threads;
+    ``transaction`` holds it for the whole block.
+    """
+
+    kind: str
+
+    def query(self, sql: str, params: Params = ()) -> list[Row]: ...
+
+    def execute(self, sql: str, params: Params = ()) -> int: ...
+
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None: ...
+
+    def transaction(self) -> Any: ...
+
+    def close(self) -> None: ...
+
+
+class SqliteDatabase:
+    """SQLite in WAL mode: readers (the dashboard) never wait for the collector's writes."""
+
+    kind = "sqlite"
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL keeps the database consistent after a power cut and may
+        # lose only the last commits; those were not yet PUBACKed to the broker,
+        # so the broker sends them again: exactly once still holds.
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=10000")
+        with self.transaction():
+            for statement in schema(SQLITE_TYPES):
+                self._db.execute(statement)
+
+    def query(self, sql: str, params: Params = ()) -> list[Row]:
+        with self._lock:
+            return list(self._db.execute(sql, tuple(params)).fetchall())
+
+    def execute(self, sql: str, params: Params = ()) -> int:
+        with self._lock:
+            return self._db.execute(sql, tuple(params)).rowcount
+
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        with self._lock:
+            self._db.executemany(sql, rows)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            else:
+                self._db.execute("COMMIT")
+            finally:
+                self._depth = 0
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+class PostgresDatabase:
+    """PostgreSQL through psycopg 3; the same statements with ``?`` turned into ``%s``."""
+
+    kind = "postgresql"
+
+    def __init__(self, dsn: str) -> None:
+        import psycopg  # noqa: PLC0415 - only needed when a PostgreSQL DSN is given
+
+        self._psycopg = psycopg
+        self._lock = threading.RLock()
+        self._depth = 0
+        try:
+            self._db = psycopg.connect(dsn, autocommit=True, connect_timeout=10)
+        except psycopg.Error as exc:
+            raise DatabaseError(f"cannot connect to PostgreSQL: {exc}") from None
+        with self.transaction():
+            # Several collectors may start at once on one database.
+            self._db.execute("SELECT pg_advisory_xact_lock(4242001)")
+            for statement in schema(POSTGRES_TYPES):
+                self._db.execute(statement)
+
+    @staticmethod
+    def _sql(sql: str) -> str:
+        # Every statement of this package uses ? placeholders and no literal ? or %.
+        return sql.replace("?", "%s")
+
+    def query(self, sql: str, params: Params = ()) -> list[Row]:
+        with self._lock:
+            return list(self._db.execute(self._sql(sql), tuple(params)).fetchall())
+
+    def execute(self, sql: str, params: Params = ()) -> int:
+        with self._lock:
+            return self._db.execute(self._sql(sql), tuple(params)).rowcount
+
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        with self._lock, self._db.cursor() as cursor:
+            cursor.executemany(self._sql(sql), rows)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            self._depth = 1
+            try:
+                with self._db.transaction():
+                    yield
+            finally:
+                self._depth = 0
+
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Any) -> None:
+        """COPY rows in (bulk loads for the tracing benchmark)."""
+        with self._lock, self._db.cursor() as cursor:
+            statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+            with cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(row)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def open_database(url: str) -> SqliteDatabase | PostgresDatabase:
+    """``sqlite:///relative.db``, ``sqlite:////absolute.db`` or a ``postgresql://`` DSN."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        raw = url[len("sqlite://") :]
+        if not raw.startswith("/") or raw == "/":
+            raise DatabaseError(f"database URL {url!r}: expected sqlite:///path")
+        # sqlite:///ops.db is relative, sqlite:////var/lib/ops.db absolute (as SQLAlchemy).
+        path = Path(raw[1:])
+        try:
+            return SqliteDatabase(path)
+        except sqlite3.Error as exc:
+            raise DatabaseError(f"cannot open {path}: {exc}") from None
+    if parts.scheme in ("postgresql", "postgres"):
+        return PostgresDatabase(url)
+    raise DatabaseError(f"database URL {url!r}: scheme must be sqlite or postgresql")
