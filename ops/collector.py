@@ -29,7 +29,6 @@ from scanner.uplink.config import parse_broker_url
 log = logging.getLogger(__name__)
 
 _GROUP_MAX = 200  # messages per transaction: one commit (one fsync) for a burst
-_KEY_RELOAD_S = 2.0  # an unknown device may just have been enrolled: look again, not often
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +59,6 @@ class Collector:
         self._stop = threading.Event()
         self._subscribed = threading.Event()
         self._keys = store.keys()
-        self._keys_loaded = time.monotonic()
         self._thread = threading.Thread(target=self._write_loop, name="collector-writer")
         self.stats = {"messages": 0, "stored": 0, "duplicates": 0, "refused": 0}
         client = mqtt.Client(
@@ -138,6 +136,8 @@ class Collector:
         client.subscribe(self._topics())
 
     def _on_subscribe(self, *_args: object) -> None:
+        if not self._subscribed.is_set():
+            log.info("collector subscribed")
         self._subscribed.set()
 
     def _on_disconnect(self, *_args: object) -> None:
@@ -189,10 +189,12 @@ class Collector:
 
     def _key_for(self, device_id: str) -> object:
         key = self._keys.get(device_id)
-        if key is None and time.monotonic() - self._keys_loaded > _KEY_RELOAD_S:
-            self._keys = self.store.keys()
-            self._keys_loaded = time.monotonic()
-            key = self._keys.get(device_id)
+        if key is None:
+            # Enrolled since start (one primary-key lookup): refusing it would
+            # lose a batch the device has already deleted from its outbox.
+            key = self.store.key(device_id)
+            if key is not None:
+                self._keys[device_id] = key
         return key
 
     def _handle(self, item: _Item) -> None:

@@ -60,6 +60,10 @@ class Store:
             (device_id, encoded, checkpoint_id, label, time.time()),
         )
 
+    def key(self, device_id: str) -> VerifyKey | None:
+        rows = self.db.query("SELECT public_key FROM devices WHERE device_id = ?", (device_id,))
+        return VerifyKey(base64.b64decode(rows[0][0])) if rows else None
+
     def keys(self) -> dict[str, VerifyKey]:
         rows = self.db.query("SELECT device_id, public_key FROM devices")
         return {str(d): VerifyKey(base64.b64decode(k)) for d, k in rows}

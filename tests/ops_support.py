@@ -52,7 +52,7 @@ def postgres_admin() -> str:
     dsn = _admin_dsn()
     if dsn is None:
         result = subprocess.run(
-            ["bash", str(ENSURE_POSTGRES)], capture_output=True, text=True, timeout=900
+            ["bash", str(ENSURE_POSTGRES)], check=False, capture_output=True, text=True, timeout=900
         )
         dsn = _admin_dsn()
         if dsn is None:

@@ -1,4 +1,4 @@
-"""The collector against a real Mosquitto, on SQLite and on PostgreSQL: exactly once, gaps, status."""
+"""The collector on a real Mosquitto, on SQLite and on PostgreSQL: exactly once, gaps, status."""
 
 from __future__ import annotations
 
