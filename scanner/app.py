@@ -25,6 +25,8 @@ from scanner.config import CameraSection, Config, load
 from scanner.console import CommandError, command, parser
 from scanner.debounce import DebounceConfig, Debouncer
 from scanner.decode import Decoder
+from scanner.display.backends import open_display
+from scanner.display.base import Display
 from scanner.downlink import Downlink, DownlinkActions
 from scanner.identity import Identity, IdentityError, load_identity
 from scanner.lights.gpio import GpioIndicator, make_pin_factory
@@ -80,6 +82,7 @@ class App:
         *,
         source: FrameSource | None = None,
         indicator: Indicator | None = None,
+        display: Display | None = None,
         pin_factory: Any = None,
         notifier: Notifier | None = None,
         on_decision: Callable[[Decision], None] | None = None,
@@ -87,6 +90,7 @@ class App:
         self.config = config
         self._source = source
         self._indicator = indicator
+        self._display = display
         self._pin_factory = pin_factory
         self._notifier = notifier or Notifier()
         self._on_decision = on_decision
@@ -126,6 +130,12 @@ class App:
         self._closers.append(self.outbox.close)
         indicator = self._indicator or self._gpio_indicator()
         self._closers.append(indicator.close)
+        display = self._display or open_display(
+            config.display,
+            label=config.device.label or config.device.checkpoint_id,
+            on_fault=lambda fault: self.alert("display_fault", {"fault": fault}),
+        )
+        self._closers.append(display.close)
         if config.mqtt is not None:
             self.uplink = self._make_uplink(clock)
         step = ScanStep(
@@ -136,6 +146,7 @@ class App:
             outbox=self.outbox,
             device_id=self.identity.device_id,
             checkpoint_id=config.device.checkpoint_id,
+            display=display,
             on_decision=self._decided,
             on_outbox_full=lambda: self.alert("outbox_full", {"dropped": "scan"}),
         )
@@ -147,6 +158,8 @@ class App:
             notifier=self._notifier,
             health_inputs=lambda: (self.store, clock, self.outbox),
             alert=self.alert,
+            display=display,
+            uplink_connected=self._uplink_connected if self.uplink else None,
         )
         if self.uplink is not None:
             self.uplink.start()
@@ -265,6 +278,9 @@ class App:
             self.uplink.wake()
         if self._on_decision is not None:
             self._on_decision(decision)
+
+    def _uplink_connected(self) -> bool:
+        return self.uplink is not None and self.uplink.connected
 
     def _identify(self) -> None:
         if self.loop is not None:

@@ -17,6 +17,7 @@ from scanner.camera.picam import PicamConfig
 from scanner.camera.replay import ReplayConfig
 from scanner.camera.synthetic import SyntheticConfig
 from scanner.console import CommandError, command, parser, print_json
+from scanner.display.config import DisplayConfig
 from scanner.lights.signals import LightsConfig
 from scanner.outbox import MIN_MAX_BYTES
 from scanner.settings import ConfigError, build, to_table
@@ -126,6 +127,7 @@ class Config:
     lights: LightsConfig = field(default_factory=_default_lights)
     outbox: OutboxSection = field(default_factory=OutboxSection)
     mqtt: MqttSection | None = None  # None: events stay in the outbox
+    display: DisplayConfig = field(default_factory=DisplayConfig)
 
     @property
     def trust_dir(self) -> Path:

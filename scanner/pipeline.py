@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from scanner.camera.base import Frame
 from scanner.debounce import Debouncer
 from scanner.decode import Decoder
+from scanner.display.base import Display, NullDisplay
 from scanner.lights.signals import Indicator, Signal, signal_for
 from scanner.model import PassKind, Verdict
 from scanner.outbox import Outbox, OutboxEvent, OutboxFullError
@@ -74,6 +75,7 @@ class ScanStep:
         outbox: Outbox,
         device_id: str,
         checkpoint_id: str,
+        display: Display | None = None,
         on_decision: Callable[[Decision], None] | None = None,
         on_outbox_full: Callable[[], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -83,6 +85,7 @@ class ScanStep:
         self._debouncer = debouncer
         self._verifier = verifier
         self._indicator = indicator
+        self._display = display or NullDisplay()
         self._outbox = outbox
         self._device_id = device_id
         self._checkpoint_id = checkpoint_id
@@ -107,6 +110,8 @@ class ScanStep:
         logged = [self._log(v, result.elapsed_ms) for v in verdicts]
         self._indicator.show(signal_for(verdicts[0]))
         latency_ms = (self._clock() - frame.timestamp) * 1000
+        # Lights first; the display only takes the verdict into its own thread's mailbox.
+        self._display.show(verdicts[0])
         decisions = [
             Decision(v, result.elapsed_ms, latency_ms, ok, primary=i == 0)
             for i, (v, ok) in enumerate(zip(verdicts, logged, strict=True))
@@ -124,6 +129,7 @@ class ScanStep:
         if at - self._last_unreadable >= UNREADABLE_EVERY_S:
             self._last_unreadable = at
             self._indicator.show(Signal.UNREADABLE)
+            self._display.show_unreadable()
 
     def _log(self, verdict: Verdict, decode_ms: float) -> bool:
         if verdict.accepted and verdict.info is not None and verdict.info.kind is PassKind.TEST:

@@ -20,6 +20,8 @@ from scanner.camera.base import FrameSource
 from scanner.camera.errors import SourceError
 from scanner.camera.latest import FrameGrabber
 from scanner.config import CameraSection
+from scanner.display.base import Display, NullDisplay
+from scanner.display.screen import UnitStatus
 from scanner.health import Health, cpu_temperature, disk_free, uptime
 from scanner.lights.signals import DeviceState, Indicator
 from scanner.notify import Notifier, watchdog_interval
@@ -52,6 +54,8 @@ class ScanLoop:
         notifier: Notifier,
         health_inputs: HealthInputs,
         alert: Alert,
+        display: Display | None = None,
+        uplink_connected: Callable[[], bool] | None = None,
     ) -> None:
         self.step = step
         self.indicator = indicator
@@ -60,6 +64,9 @@ class ScanLoop:
         self._notifier = notifier
         self._inputs = health_inputs
         self._alert = alert
+        self.display = display or NullDisplay()
+        self._uplink_connected = uplink_connected
+        self._offline_since: float | None = None
         self._grabber: FrameGrabber | None = None
         self._backoff = camera.reopen_min_s
         self._reopen_at = 0.0
@@ -168,6 +175,7 @@ class ScanLoop:
             return
         self._health_due = now + HEALTH_EVERY_S
         health = self.health()
+        self.display.set_status(UnitStatus(health, self._track_offline()))
         if health.state is not self._shown:
             self.indicator.set_state(health.state)
             if self._shown is not None and health.state is DeviceState.DEGRADED:
@@ -179,6 +187,16 @@ class ScanLoop:
             f"{health.state.value} ({reasons}); {self.step.stats.fps():.1f} fps; "
             f"{self.decisions} decisions"
         )
+
+    def _track_offline(self) -> float | None:
+        """Wall time the uplink was last seen connected, while it is not; None when online."""
+        if self._uplink_connected is None:
+            return None
+        if self._uplink_connected():
+            self._offline_since = None
+        elif self._offline_since is None:
+            self._offline_since = time.time()
+        return self._offline_since
 
     def heartbeat(self, started: float) -> Mapping[str, object]:
         """The daemon's part of the heartbeat (the uplink adds outbox and link figures)."""

@@ -6,6 +6,7 @@ import io
 import itertools
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -232,14 +233,23 @@ def test_a_new_verdict_replaces_the_one_showing(rig: Rig) -> None:
     assert rig.history(GREEN) == [False, True, False]
 
 
-def test_unreadable_and_identify_never_cut_a_verdict_short(rig: Rig) -> None:
+def test_unreadable_never_cuts_a_verdict_short_and_is_dropped(rig: Rig) -> None:
     rig.indicator.show(Signal.ACCEPT)
     rig.indicator.show(Signal.UNREADABLE)
-    rig.indicator.show(Signal.IDENTIFY)
     assert rig.lit() == {GREEN, BUZZER}
     rig.wait_for(lambda: rig.lit() == set())
     assert rig.history(AMBER) == [False]
     assert rig.on_times(GREEN)[0] >= FAST.accept_hold_s - 0.02
+
+
+def test_identify_during_a_verdict_waits_for_it_then_blinks(rig: Rig) -> None:
+    shown = time.monotonic()
+    rig.indicator.show(Signal.ACCEPT)
+    rig.indicator.show(Signal.IDENTIFY)
+    assert rig.lit() == {GREEN, BUZZER}
+    rig.wait_for(lambda: AMBER in rig.lit())
+    # The identify blink came after the whole accept hold, not in the middle of it.
+    assert time.monotonic() - shown >= FAST.accept_hold_s - 0.02
 
 
 def test_a_verdict_cuts_identify_short(rig: Rig) -> None:

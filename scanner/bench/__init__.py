@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHES = ("verify", "revocations", "decode", "frames", "device", "uplink", "outbox")
+BENCHES = ("verify", "revocations", "decode", "frames", "device", "uplink", "display")
 
 
 def main(argv: list[str]) -> int:

@@ -106,6 +106,7 @@ class GpioIndicator:
         self._signal: Signal | None = None
         self._foreground: Pattern | None = None
         self._foreground_start = 0.0
+        self._deferred: Signal | None = None  # shown when the current verdict ends
         self._gpio_failed = False
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="lights", daemon=True)
@@ -126,7 +127,12 @@ class GpioIndicator:
                 return
             self._expire_locked(now)
             if self._signal is not None and self._signal.is_verdict and not signal.is_verdict:
-                logger.debug("lights: %s dropped; %s is still showing", signal, self._signal)
+                # A technician's identify request must still be seen: it follows the
+                # verdict. "Unreadable" would be stale by then, so it is dropped.
+                if signal is Signal.IDENTIFY:
+                    self._deferred = signal
+                else:
+                    logger.debug("lights: %s dropped; %s is still showing", signal, self._signal)
                 return
             self._signal = signal
             self._foreground = signal_pattern(signal, self.config)
@@ -194,6 +200,10 @@ class GpioIndicator:
                 self._signal = None
                 self._foreground = None
                 self._background_start = end
+                if self._deferred is not None:
+                    self._signal, self._deferred = self._deferred, None
+                    self._foreground = signal_pattern(self._signal, self.config)
+                    self._foreground_start = end
 
     def _render_locked(self, now: float) -> float | None:
         """Set the pins for `now`; returns the seconds until the next change (None: never)."""
