@@ -72,6 +72,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--broker", help="mqtt://HOST:PORT (default: a private mosquitto, if installed)")
     p.add_argument("--duration", type=float, default=60.0, help="seconds the daemon runs")
     p.add_argument("--out", type=Path, help="keep the demo's files here (default: a temp dir)")
+    p.add_argument("--lang", choices=("vi", "en"), default="vi", help="the display's language")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     if args.duration <= 0:
@@ -82,4 +83,4 @@ def main(argv: list[str]) -> int:
             return passes_demo(directory, args.json)
         from scanner.demo_daemon import run_demo  # noqa: PLC0415 - loads paho and the App
 
-        return run_demo(directory, args.broker, args.duration, args.json)
+        return run_demo(directory, args.broker, args.duration, args.json, args.lang)

@@ -31,6 +31,9 @@ from scanner.config import (
     MqttSection,
     TrustSection,
 )
+from scanner.display import Display, Locale, NullDisplay, ScreenDisplay
+from scanner.display.config import Language
+from scanner.display.console import ConsoleSurface
 from scanner.identity import device_id_for
 from scanner.lights.gpio import GpioIndicator, make_pin_factory
 from scanner.lights.signals import Indicator, LightsConfig
@@ -101,7 +104,13 @@ def _receiver(url: str, tally: Tally, out: Any) -> Iterator[None]:
         client.loop_stop()
 
 
-def run_demo(directory: Path, broker_url: str | None, duration: float, as_json: bool) -> int:
+def run_demo(
+    directory: Path,
+    broker_url: str | None,
+    duration: float,
+    as_json: bool,
+    language: Language = "vi",
+) -> int:
     out = None if as_json else sys.stdout
     broker: Broker | None = None
     if broker_url is None and find_mosquitto() is not None:
@@ -126,6 +135,15 @@ def run_demo(directory: Path, broker_url: str | None, duration: float, as_json: 
         if as_json
         else TerminalIndicator(lights)
     )
+    display: Display = (
+        NullDisplay()
+        if as_json
+        else ScreenDisplay(
+            ConsoleSurface(sys.stdout, size=(44, 10), full_screen=False),
+            Locale(language=language, label="Demo gate"),
+            clear_after_s=2.5,
+        )
+    )
     tally = Tally()
 
     def decided(decision: Decision) -> None:
@@ -137,7 +155,7 @@ def run_demo(directory: Path, broker_url: str | None, duration: float, as_json: 
     if out is not None:
         print(f"device {device_id} at checkpoint DEMO-01; broker: {broker_url or 'none'}; "
               f"running {duration:.0f} s", file=out)  # fmt: skip
-    app = App(config, source=source, indicator=indicator, on_decision=decided)
+    app = App(config, source=source, indicator=indicator, display=display, on_decision=decided)
     stop = threading.Event()
     try:
         app.start()
