@@ -44,7 +44,7 @@ from scanner.config import (
     TrustSection,
 )
 from scanner.identity import device_id_for
-from scanner.lights.gpio import LampState
+from scanner.lights.gpio import GpioIndicator, LampState
 from scanner.lights.signals import DeviceState, LightsConfig
 from scanner.model import Reason
 from scanner.outbox import OUTBOX_FILENAME
@@ -252,6 +252,13 @@ class Running:
     stop: threading.Event
     thread: threading.Thread
 
+    def gpio_indicator(self) -> GpioIndicator:
+        """The lights the App built on the mock pins."""
+        assert self.app.loop is not None
+        indicator = self.app.loop.indicator
+        assert isinstance(indicator, GpioIndicator)
+        return indicator
+
 
 @pytest.fixture
 def start_app() -> Iterator[Callable[..., Running]]:
@@ -375,7 +382,8 @@ def test_pin_history_shows_green_steady_and_red_flashing(
         site.config(replay_camera(frames, loop=False)), pin_factory=factory, on_decision=decisions
     )
     decisions.wait_for(2)
-    assert wait_until(lambda: not run.app.loop.indicator.lamps().red)  # type: ignore[union-attr]
+    indicator = run.gpio_indicator()
+    assert wait_until(lambda: not indicator.lamps().red)
     green = [s.state for s in factory.pin(GREEN).states]
     red = [s.state for s in factory.pin(RED).states]
     buzzer = [s.state for s in factory.pin(BUZZER).states]
@@ -400,7 +408,7 @@ def test_camera_fault_shows_fault_pattern_alerts_and_recovers_without_restart(
     run = start_app(
         site.config(replay_camera(frames, loop=True)), pin_factory=factory, on_decision=decisions
     )
-    indicator = run.app.loop.indicator  # type: ignore[union-attr]
+    indicator = run.gpio_indicator()
     decisions.wait_for(1)
     assert indicator.state is DeviceState.IDLE
 
@@ -702,7 +710,7 @@ def test_decisions_arrive_signed_and_commands_run_once_over_mqtt(
 
     # The device is subscribed once its first heartbeat is out (sent after SUBSCRIBE).
     assert receiver.wait_for_message("/heartbeat", timeout=WAIT_S)
-    indicator = run.app.loop.indicator  # type: ignore[union-attr]
+    indicator = run.gpio_indicator()
     # Let the last verdict's 0.15 s hold end: a verdict is never cut short by IDENTIFY
     # (what happens to an identify sent during a verdict has its own test below).
     time.sleep(0.5)
@@ -724,7 +732,7 @@ def test_decisions_arrive_signed_and_commands_run_once_over_mqtt(
         ops.publish(topics.commands, command, qos=1).wait_for_publish(5)  # replayed
         assert wait_until(
             lambda: any(
-                a.get("code") == "command_refused" and a.get("detail", {}).get("code") == "replayed"  # type: ignore[union-attr]
+                a.get("code") == "command_refused" and _detail(a).get("code") == "replayed"
                 for a in _alert_documents(receiver)
             )
         )
@@ -776,12 +784,17 @@ def test_identify_sent_during_a_verdict_is_shown_once_the_verdict_ends(
         ops.publish(Topics(TOPIC_ROOT, site.device_id).commands, command, qos=1).wait_for_publish(5)
         assert receiver.wait_for_message("/command-results", timeout=WAIT_S)
         assert json.loads(receiver.messages_on("/command-results")[0][1])["ok"] is True
-        indicator = run.app.loop.indicator  # type: ignore[union-attr]
+        indicator = run.gpio_indicator()
         # The verdict ends after 2 s; the unit must then show itself as it reported it did.
         assert wait_until(lambda: all(_all_lamps(indicator.lamps())), timeout=5.0)
     finally:
         ops.disconnect()
         ops.loop_stop()
+
+
+def _detail(alert: dict[str, object]) -> dict[str, object]:
+    detail = alert.get("detail")
+    return detail if isinstance(detail, dict) else {}
 
 
 def _all_lamps(state: LampState) -> tuple[bool, bool, bool]:
