@@ -749,7 +749,7 @@ def test_decisions_arrive_signed_and_commands_run_once_over_mqtt(
     strict=True,
     reason=(
         "BUG: scanner/lights/gpio.py:127-130 show() drops IDENTIFY outright while a verdict "
-        "is showing (instead of showing it after), and scanner/app.py:269 _identify cannot "
+        "is showing (instead of showing it after), and scanner/app.py App._identify cannot "
         "tell, so Downlink publishes {ok: true} for an identify that never blinked"
     ),
 )
