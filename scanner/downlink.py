@@ -51,14 +51,18 @@ class Downlink:
         try:
             if message.kind is DownlinkKind.COMMAND:
                 self._command(message.payload)
+            elif message.kind is DownlinkKind.REVOCATIONS:
+                self._revocations(message.payload)
+            elif message.kind is DownlinkKind.TRUST_BUNDLE:
+                self._bundle(message.payload)
             else:
-                self._trust(message.payload)
+                self._catchup(message.payload)
         except Exception:  # the paho thread must survive anything a message does
             log.exception("downlink message on %s could not be handled", message.kind)
             self._actions.alert("downlink_error", {"kind": message.kind.value})
 
-    def _trust(self, payload: bytes) -> None:
-        # One topic may carry either kind (catch-up answers): the signer's kid tells which.
+    def _catchup(self, payload: bytes) -> None:
+        # Catch-up answers carry either kind on one topic: the signer's kid tells which.
         try:
             kid = parse_sign1(payload).kid
         except CoseError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import math
 import types
 import typing
 from pathlib import Path
@@ -72,9 +73,12 @@ def convert(tp: Any, value: Any, path: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{path}: expected a number, got {value!r}")
         try:
-            return float(value)
+            number = float(value)
         except OverflowError:
             raise ConfigError(f"{path}: number out of range") from None
+        if not math.isfinite(number):  # TOML allows nan and inf; no setting means them
+            raise ConfigError(f"{path}: must be a finite number, got {value!r}")
+        return number
     if tp is int and isinstance(value, bool):
         raise ConfigError(f"{path}: expected an integer, got {value!r}")
     if tp in (int, str, bool):

@@ -745,18 +745,11 @@ def test_decisions_arrive_signed_and_commands_run_once_over_mqtt(
     assert run.thread.is_alive()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: scanner/lights/gpio.py:127-130 show() drops IDENTIFY outright while a verdict "
-        "is showing (instead of showing it after), and scanner/app.py App._identify cannot "
-        "tell, so Downlink publishes {ok: true} for an identify that never blinked"
-    ),
-)
 def test_identify_sent_during_a_verdict_is_shown_once_the_verdict_ends(
     site: Site, start_app: Callable[..., Running], broker: Broker, receiver: Receiver
 ) -> None:
-    # A blank second first, so the device has subscribed before the pass is shown.
+    # A blank second first, so the device has subscribed before the pass is shown. The
+    # replay loops (no camera reopen, which would start a new presentation and a new verdict).
     frames = write_frames(
         site.directory / "frames", [None] * 40 + [site.text("revoked")] * 8 + [None] * 8
     )
@@ -766,7 +759,7 @@ def test_identify_sent_during_a_verdict_is_shown_once_the_verdict_ends(
     decisions = Decisions()
     run = start_app(
         site.config(
-            replay_camera(frames, loop=False),
+            replay_camera(frames, loop=True),
             MqttSection(broker=broker.url, topic_root=TOPIC_ROOT, heartbeat_s=30),
             lights=long_reject,
         ),

@@ -254,6 +254,13 @@ def _without_key(text: str, section: str, key: str) -> str:
     return "\n".join(out) + "\n"
 
 
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan"])
+def test_non_finite_number_is_refused_naming_its_key(value: str) -> None:
+    text = _without_key(FULL, "lights", "accept_hold_s")
+    message = refusal(with_line("lights", f"accept_hold_s = {value}", text))
+    assert "lights.accept_hold_s: must be a finite number" in message
+
+
 @pytest.mark.parametrize(
     ("section", "line", "names"),
     [
@@ -262,7 +269,6 @@ def _without_key(text: str, section: str, key: str) -> str:
         ("camera", "reopen_max_s = 0.1", "reopen_min_s"),
         ("decoder", "budget_ms = -1", "budget_ms"),
         ("lights", "reject_hold_s = 0", "lights.reject_hold_s"),
-        ("lights", "accept_hold_s = inf", "lights.accept_hold_s"),
         ("lights", "buzzer_pin = 17", "pin"),
         ("camera.picamera2", "fps = 500", "fps"),
     ],

@@ -206,7 +206,7 @@ def test_bundle_with_its_payload_altered_is_refused(unit: Unit) -> None:
 
 def test_bytes_that_are_no_signed_object_are_refused_with_an_alert(unit: Unit) -> None:
     unit.send(b"not a bundle at all")
-    assert unit.central.alert_codes == ["trust_update_refused"]
+    assert unit.central.alert_codes == ["trust_bundle_refused"]
     assert unit.version_and_serial() == (1, 1)
 
 
@@ -304,7 +304,7 @@ def test_malformed_revocation_update_is_alerted_and_changes_nothing(
 
 def test_revocation_payload_that_is_not_cose_is_alerted_and_changes_nothing(unit: Unit) -> None:
     unit.send(b"\xa1\x01\x02", DownlinkKind.REVOCATIONS)
-    assert unit.central.alert_codes == ["trust_update_refused"]
+    assert unit.central.alert_codes == ["revocation_refused"]
     assert unit.version_and_serial() == (1, 1)
 
 
