@@ -33,7 +33,17 @@ from scanner.trust.store import TrustStore, TrustStoreError
 from scanner.uplink.config import parse_broker_url
 
 MIN_FREE_BYTES = 16 * 1024 * 1024
-NEEDS_CONFIG = ("identity", "lights", "camera", "test_card", "clock", "trust", "broker", "outbox")
+NEEDS_CONFIG = (
+    "identity",
+    "lights",
+    "camera",
+    "test_card",
+    "display",
+    "clock",
+    "trust",
+    "broker",
+    "outbox",
+)
 
 
 def _identity(root: Path, config: Config) -> tuple[Check, str | None]:
@@ -179,15 +189,18 @@ def run(args: argparse.Namespace, pin_factory: Any = None) -> tuple[list[Check],
     lamps = {"lights_config": config.lights, "factory": factory}
     if own and snapshot is not None:
         card = hw.test_card(text, snapshot, now=now, clock=clock_state, own_keys=True, **lamps)
+        shown = hw.display(config, text, snapshot, now=now, clock=clock_state)
     elif own:
         card = Check("test_card", "skip", "no usable trust store to verify against")
+        shown = Check("display", "skip", "no usable trust store to verify the test card")
     else:
         # The sample is signed by throwaway keys: check it against its own bundle.
         own_trust = TrustSnapshot(_sample_bundle(sample), RevocationSet.empty(), 0)
         card = hw.test_card(
             text, own_trust, now=sample.now, clock=ClockState.PINNED, own_keys=False, **lamps
         )
-    checks.append(card)
+        shown = hw.display(config, text, own_trust, now=sample.now, clock=ClockState.PINNED)
+    checks += [card, shown]
     checks += [clock, trust, _broker(root, config, device_id, args.broker_timeout)]
     checks.append(_outbox(root, config))
     checks.append(hw.decode_speed(text, hw.rate(config), args.bench_seconds))

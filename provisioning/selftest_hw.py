@@ -26,12 +26,15 @@ from scanner.camera.errors import SourceError
 from scanner.camera.synthetic import SyntheticConfig, SyntheticSource
 from scanner.config import Config
 from scanner.decode import Decoder
+from scanner.display.backends import open_display
 from scanner.lights.gpio import GpioIndicator, LampState
 from scanner.lights.signals import LightsConfig, Signal, signal_for
 from scanner.model import ClockState, PassKind
 from scanner.qrimage import render_qr
 from scanner.trust.snapshot import TrustSnapshot
 from scanner.verify import verify_text
+
+DISPLAY_WAIT_S = 3.0  # a draw takes milliseconds; an I2C panel at 100 kHz about 0.1 s
 
 
 @dataclass
@@ -159,6 +162,34 @@ def test_card(
         detail = "no test card installed: the built-in sample verified against its own keys"
         return Check("test_card", "warn", detail, data)
     return Check("test_card", "pass", f"{verdict.info.pass_id} verified; TEST_CARD shown", data)
+
+
+def display(
+    config: Config, text: str, trust: TrustSnapshot, *, now: int, clock: ClockState
+) -> Check:
+    """Draw the test card's screen (the display's test pattern) on the configured display."""
+    if config.display.backend == "none":
+        return Check("display", "skip", "no display configured")
+    verdict = verify_text(text.encode(), trust, now, clock)
+    drawn = threading.Event()
+    faults: list[str] = []
+    screen = open_display(
+        config.display,
+        label=config.device.label or config.device.checkpoint_id,
+        on_fault=faults.append,
+        on_drawn=lambda _screen: drawn.set(),
+    )
+    try:
+        screen.show(verdict)
+        shown = drawn.wait(DISPLAY_WAIT_S)
+    finally:
+        screen.close()
+    where = f"{config.display.backend} display"
+    if faults:
+        return Check("display", "fail", f"{where}: {', '.join(faults)}")
+    if not shown:
+        return Check("display", "fail", f"{where}: nothing drawn within {DISPLAY_WAIT_S:g} s")
+    return Check("display", "pass", f"test pattern drawn on the {where}; check it by eye")
 
 
 def _lamps(state: LampState) -> dict[str, bool | None]:

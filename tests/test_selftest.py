@@ -114,3 +114,27 @@ def test_a_config_for_another_device_fails_the_identity_check(
     _, checks = report(capsys, r)
     assert checks["identity"]["status"] == "fail"
     assert "configuration is for device" in checks["identity"]["detail"]
+
+
+def test_the_display_shows_the_test_card_screen_as_its_test_pattern(
+    unit: tuple[Path, AuthBroker], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    r, _ = unit
+    tty = tmp_path / "tty1"  # a file stands in for the console the text view writes to
+    tty.touch()
+    config = r / "etc/checkpoint-scanner/scanner.toml"
+    text = config.read_text() + f'\n[display]\nbackend = "console"\ntty = "{tty}"\n'
+    config.write_text(text)
+    code, checks = report(capsys, r)
+    assert checks["display"]["status"] == "pass", checks["display"]
+    shown = tty.read_text(encoding="utf-8")
+    assert "THẺ KIỂM TRA" in shown  # the test card's own screen, in Vietnamese by default
+    assert code == 0, checks
+
+
+def test_a_unit_without_a_display_skips_the_display_check(
+    unit: tuple[Path, AuthBroker], capsys: pytest.CaptureFixture[str]
+) -> None:
+    r, _ = unit
+    _, checks = report(capsys, r)
+    assert checks["display"]["status"] == "skip"
