@@ -160,6 +160,8 @@ class App:
             alert=self.alert,
             display=display,
             uplink_connected=self._uplink_connected if self.uplink else None,
+            telemetry=self._telemetry,
+            telemetry_every_s=config.outbox.telemetry_every_s,
         )
         if self.uplink is not None:
             self.uplink.start()
@@ -268,6 +270,25 @@ class App:
         if self.uplink is not None:
             self.uplink.wake()
 
+    def _telemetry(self) -> None:
+        """A durable health record (kind telemetry): shed first when the outbox fills."""
+        if self.outbox is None or self.identity is None or self.loop is None:
+            return
+        figures = self.loop.heartbeat(self._started)
+        event = OutboxEvent(
+            kind=EventKind.TELEMETRY,
+            device_id=self.identity.device_id,
+            checkpoint_id=self.config.device.checkpoint_id,
+            wall_time=time.time(),
+            clock=self.loop.health().clock,
+            code="health",
+            detail={k: _scalar(v) for k, v in figures.items()},
+        )
+        try:
+            self.outbox.record(event)
+        except OutboxFullError:
+            log.warning("outbox full: health record not kept")
+
     def _outbox_fill(self, level: Fill) -> None:
         if level is not Fill.OK:
             # The outbox calls this after its commit, lock released: recording here is safe.
@@ -293,6 +314,8 @@ class App:
 def _scalar(value: object) -> str | int | float | bool | None:
     if value is None or isinstance(value, str | int | float | bool):
         return value
+    if isinstance(value, list | tuple):
+        return ",".join(str(v) for v in value)
     return str(value)
 
 

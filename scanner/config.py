@@ -91,10 +91,13 @@ class DecoderSection:
 @dataclass(frozen=True, slots=True)
 class OutboxSection:
     max_bytes: int = 512 * 1024 * 1024
+    telemetry_every_s: float = 600.0  # a durable health record this often; 0: none
 
     def __post_init__(self) -> None:
         if self.max_bytes < MIN_MAX_BYTES:
             raise ValueError(f"max_bytes must be at least {MIN_MAX_BYTES}")
+        if self.telemetry_every_s < 0:
+            raise ValueError("telemetry_every_s must not be negative")
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,6 +56,8 @@ class ScanLoop:
         alert: Alert,
         display: Display | None = None,
         uplink_connected: Callable[[], bool] | None = None,
+        telemetry: Callable[[], None] | None = None,
+        telemetry_every_s: float = 0.0,
     ) -> None:
         self.step = step
         self.indicator = indicator
@@ -67,6 +69,9 @@ class ScanLoop:
         self.display = display or NullDisplay()
         self._uplink_connected = uplink_connected
         self._offline_since: float | None = None
+        self._telemetry = telemetry
+        self._telemetry_every = telemetry_every_s
+        self._telemetry_due = time.monotonic() + telemetry_every_s
         self._grabber: FrameGrabber | None = None
         self._backoff = camera.reopen_min_s
         self._reopen_at = 0.0
@@ -182,6 +187,11 @@ class ScanLoop:
                 self._alert("degraded", {"reasons": ",".join(health.reasons)})
             self._shown = health.state
         self._last_health = health
+        if self._telemetry is not None and self._telemetry_every > 0 and now >= self._telemetry_due:
+            # Heartbeats are live only; this durable copy gives ops the unit's history
+            # across an offline stretch. It is what the outbox sheds first when full.
+            self._telemetry_due = now + self._telemetry_every
+            self._telemetry()
         reasons = ",".join(health.reasons) or "ok"
         self._notifier.status(
             f"{health.state.value} ({reasons}); {self.step.stats.fps():.1f} fps; "

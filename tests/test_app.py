@@ -8,6 +8,7 @@ datagram socket the test binds.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -41,6 +42,7 @@ from scanner.config import (
     DecoderSection,
     DeviceSection,
     MqttSection,
+    OutboxSection,
     TrustSection,
 )
 from scanner.identity import device_id_for
@@ -792,3 +794,30 @@ def _detail(alert: dict[str, object]) -> dict[str, object]:
 
 def _all_lamps(state: LampState) -> tuple[bool, bool, bool]:
     return (state.green, state.red, bool(state.amber))
+
+
+def test_health_is_recorded_as_telemetry_the_outbox_may_shed(
+    site: Site, start_app: Callable[..., Running]
+) -> None:
+    frames = write_frames(site.directory / "frames", presentation([site.text("valid")]))
+    config = dataclasses.replace(
+        site.config(replay_camera(frames, loop=True)),
+        outbox=OutboxSection(telemetry_every_s=0.2),
+    )
+    run = start_app(config, pin_factory=MockFactory())
+    outbox_file = run.app.outbox.path if run.app.outbox else site.state / "missing"
+
+    def telemetry() -> list[dict[str, object]]:
+        db = sqlite3.connect(f"file:{outbox_file}?mode=ro", uri=True, timeout=5)
+        try:
+            rows = db.execute("SELECT body FROM events WHERE kind = 'telemetry'").fetchall()
+        finally:
+            db.close()
+        return [json.loads(body) for (body,) in rows]
+
+    assert wait_until(lambda: len(telemetry()) >= 2)
+    record = telemetry()[0]
+    assert record["code"] == "health"
+    detail = record["detail"]
+    assert isinstance(detail, dict)
+    assert {"fps", "trust_version", "clock", "state"} <= set(detail)
