@@ -33,6 +33,8 @@ from scanner.trust.store import TrustStore, TrustStoreError
 from scanner.uplink.config import parse_broker_url
 
 MIN_FREE_BYTES = 16 * 1024 * 1024
+RESERVED_TLDS = frozenset({"example", "invalid", "test"})
+RESERVED_DOMAINS = ("example.com", "example.net", "example.org")
 NEEDS_CONFIG = (
     "identity",
     "lights",
@@ -96,6 +98,12 @@ def _broker(root: Path, config: Config, device_id: str | None, timeout: float) -
     if settings is None:
         return Check("broker", "skip", "no [mqtt] in the configuration")
     address = parse_broker_url(settings.broker)
+    where = f"{address.host}:{address.port}"
+    host = address.host.lower().rstrip(".")
+    reserved = any(host == d or host.endswith("." + d) for d in RESERVED_DOMAINS)
+    if host.rsplit(".", 1)[-1] in RESERVED_TLDS or reserved:
+        # RFC 2606/6761 names never resolve: say so without asking any resolver.
+        return Check("broker", "fail", f"{where} is a reserved example name, not a broker")
     client = mqtt.Client(
         CallbackAPIVersion.VERSION2,
         client_id=f"{device_id or 'unknown'}-selftest",  # never the daemon's own client ID
@@ -121,7 +129,6 @@ def _broker(root: Path, config: Config, device_id: str | None, timeout: float) -
         answered.set()
 
     client.on_connect = on_connect
-    where = f"{address.host}:{address.port}"
     try:
         client.connect(address.host, address.port, keepalive=10)
     except (OSError, ValueError) as exc:

@@ -42,8 +42,8 @@ def test_issue_commands_in_order(
     code, out, _ = run(capsys, "selftest", "--sysroot", "R", "--json", "--bench-seconds", "1")
     report = json.loads(out)
     names = [c["name"] for c in report["checks"]]
-    assert names == ["config", "identity", "lights", "camera", "test_card", "clock", "trust",
-                     "broker", "outbox", "decode_speed"]  # fmt: skip
+    assert names == ["config", "identity", "lights", "camera", "test_card", "display", "clock",
+                     "trust", "broker", "outbox", "decode_speed"]  # fmt: skip
     assert report["device_id"] == summary["device_id"]
     by_name = {c["name"]: c for c in report["checks"]}
     assert by_name["lights"]["status"] == "skip"
