@@ -15,12 +15,9 @@ from pathlib import Path
 from nacl.signing import SigningKey, VerifyKey
 
 from scanner.passes.cose import (
-    CborError,
-    CoseError,
+    SignedObjectError,
     deterministic_dumps,
-    key_id,
-    loads_untrusted,
-    parse_sign1,
+    open_signed,
     sign1,
 )
 from scanner.trust.files import atomic_write
@@ -73,17 +70,11 @@ def parse_command(data: bytes, ops: VerifyKey | None) -> Command:
     if len(data) > MAX_COMMAND_BYTES:
         raise CommandRefused("malformed", "command too large")
     try:
-        envelope = parse_sign1(data)
-    except CoseError as exc:
-        raise CommandRefused("malformed", f"not a command: {exc}") from None
-    if envelope.kid != key_id(bytes(ops)) or not envelope.verify(ops):
-        raise CommandRefused("bad_signature", "command is not signed by the ops key")
-    try:
-        body = loads_untrusted(envelope.payload, max_depth=2)
-    except CborError as exc:
-        raise CommandRefused("malformed", f"command payload is not CBOR: {exc}") from None
-    if not isinstance(body, dict) or body.get("type") != COMMAND_TYPE:
-        raise CommandRefused("malformed", "signed object is not a command")
+        body = open_signed(data, ops, COMMAND_TYPE, 2, "command")
+    except SignedObjectError as exc:
+        if exc.code == "bad_signature":
+            raise CommandRefused(exc.code, "command is not signed by the ops key") from None
+        raise CommandRefused(exc.code, str(exc)) from None
     device, action = body.get("device_id"), body.get("action")
     if not isinstance(device, str) or not isinstance(action, str):
         raise CommandRefused("malformed", "device_id and action must be text")

@@ -177,3 +177,37 @@ def parse_sign1(data: bytes) -> Sign1:
     if not isinstance(kid, bytes) or len(kid) != KID_LENGTH:
         raise CoseError("kid must be 8 bytes")
     return Sign1(protected=protected, kid=kid, payload=payload, signature=signature)
+
+
+class SignedObjectError(ValueError):
+    """A typed signed object (bundle, revocation update, command) that does not verify.
+
+    `code` is `malformed` or `bad_signature`; the message says what is wrong.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def open_signed(
+    data: bytes, key: VerifyKey, object_type: str, max_depth: int, what: str
+) -> dict[Any, Any]:
+    """Verify a COSE_Sign1 by `key` whose payload is a map with `"type": object_type`.
+
+    The envelope is checked, then the signature, and only then is the payload
+    decoded: nothing unsigned is parsed beyond the envelope.
+    """
+    try:
+        envelope = parse_sign1(data)
+    except CoseError as exc:
+        raise SignedObjectError("malformed", f"not a {what}: {exc}") from None
+    if envelope.kid != key_id(bytes(key)) or not envelope.verify(key):
+        raise SignedObjectError("bad_signature", f"{what} is not signed by the expected key")
+    try:
+        body = loads_untrusted(envelope.payload, max_depth=max_depth)
+    except CborError as exc:
+        raise SignedObjectError("malformed", f"{what} payload is not CBOR: {exc}") from None
+    if not isinstance(body, dict) or body.get("type") != object_type:
+        raise SignedObjectError("malformed", f"signed object is not a {what}")
+    return body

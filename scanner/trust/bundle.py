@@ -8,12 +8,10 @@ from typing import Any
 from nacl.signing import SigningKey, VerifyKey
 
 from scanner.passes.cose import (
-    CborError,
-    CoseError,
+    SignedObjectError,
     deterministic_dumps,
     key_id,
-    loads_untrusted,
-    parse_sign1,
+    open_signed,
     sign1,
 )
 
@@ -127,17 +125,11 @@ def parse_bundle(data: bytes, root: VerifyKey) -> TrustBundle:
     if len(data) > MAX_BUNDLE_BYTES:
         raise BundleError(f"bundle is {len(data)} bytes, limit {MAX_BUNDLE_BYTES}")
     try:
-        envelope = parse_sign1(data)
-    except CoseError as exc:
-        raise BundleError(f"not a trust bundle: {exc}") from None
-    if envelope.kid != key_id(bytes(root)) or not envelope.verify(root):
-        raise BundleError("trust bundle is not signed by the pinned root key")
-    try:
-        body = loads_untrusted(envelope.payload, max_depth=6)
-    except CborError as exc:
-        raise BundleError(f"bundle payload is not CBOR: {exc}") from None
-    if not isinstance(body, dict) or body.get("type") != BUNDLE_TYPE:
-        raise BundleError("signed object is not a trust bundle")
+        body = open_signed(data, root, BUNDLE_TYPE, 6, "trust bundle")
+    except SignedObjectError as exc:
+        if exc.code == "bad_signature":
+            raise BundleError("trust bundle is not signed by the pinned root key") from None
+        raise BundleError(str(exc)) from None
     entries = body.get("issuers")
     if not isinstance(entries, list) or len(entries) > MAX_ISSUERS:
         raise BundleError(f"bundle 'issuers' must be a list of at most {MAX_ISSUERS}")

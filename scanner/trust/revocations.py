@@ -9,12 +9,9 @@ from nacl.signing import SigningKey, VerifyKey
 
 from scanner.passes.claims import ClaimsError, validate_pass_id
 from scanner.passes.cose import (
-    CborError,
-    CoseError,
+    SignedObjectError,
     deterministic_dumps,
-    key_id,
-    loads_untrusted,
-    parse_sign1,
+    open_signed,
     sign1,
 )
 
@@ -98,17 +95,12 @@ def parse_update(data: bytes, key: VerifyKey) -> RevocationUpdate:
     if len(data) > MAX_UPDATE_BYTES:
         raise RevocationUpdateError("revocation update is too large")
     try:
-        envelope = parse_sign1(data)
-    except CoseError as exc:
-        raise RevocationUpdateError(f"not a revocation update: {exc}") from None
-    if envelope.kid != key_id(bytes(key)) or not envelope.verify(key):
-        raise RevocationUpdateError("revocation update is not signed by the revocation key")
-    try:
-        body = loads_untrusted(envelope.payload, max_depth=4)
-    except CborError as exc:
-        raise RevocationUpdateError(f"update payload is not CBOR: {exc}") from None
-    if not isinstance(body, dict) or body.get("type") != UPDATE_TYPE:
-        raise RevocationUpdateError("signed object is not a revocation update")
+        body = open_signed(data, key, UPDATE_TYPE, 4, "revocation update")
+    except SignedObjectError as exc:
+        if exc.code == "bad_signature":
+            message = "revocation update is not signed by the revocation key"
+            raise RevocationUpdateError(message) from None
+        raise RevocationUpdateError(str(exc)) from None
     serial, issued_at, snapshot = body.get("serial"), body.get("issued_at"), body.get("snapshot")
     if type(serial) is not int or serial < 1 or type(issued_at) is not int or issued_at < 0:
         raise RevocationUpdateError("serial and issued_at must be positive integers")
