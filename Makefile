@@ -4,8 +4,9 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CODE := scanner provisioning ops tests
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck services unit bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -17,13 +18,19 @@ demo: $(STAMP)
 	$(BIN)/checkpoint-scanner demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check scanner provisioning tests
-	$(BIN)/ruff format --check scanner provisioning tests
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+# The ops tests run against a real PostgreSQL and a real headless Chromium:
+# use what is there, install and start them otherwise (root on Debian).
+services:
+	bash tests/services/ensure-postgres.sh
+	bash tests/services/ensure-chromium.sh
+
+unit: $(STAMP) services
 	$(BIN)/pytest
 
 test: lint typecheck unit
@@ -31,6 +38,9 @@ test: lint typecheck unit
 bench: $(STAMP)
 	$(BIN)/checkpoint-scanner bench verify --json
 	$(BIN)/checkpoint-scanner bench revocations --entries 10000000 --json
+	$(BIN)/checkpoint-scanner bench decode --corpus ../shared/corpus/zxing-qrcode --json
+	$(BIN)/checkpoint-scanner bench frames --json
+	$(BIN)/checkpoint-scanner bench display --json
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
