@@ -282,7 +282,7 @@ class App:
             wall_time=time.time(),
             clock=self.loop.health().clock,
             code="health",
-            detail={k: _scalar(v) for k, v in figures.items()},
+            detail=_flat(figures),
         )
         try:
             self.outbox.record(event)
@@ -311,7 +311,21 @@ class App:
         return self.loop.heartbeat(self._started) if self.loop is not None else {}
 
 
-def _scalar(value: object) -> str | int | float | bool | None:
+def _flat(figures: Mapping[str, object], prefix: str = "") -> dict[str, Scalar]:
+    """Event details are flat: nested objects become dotted keys (`decode_ms.p95`)."""
+    flat: dict[str, Scalar] = {}
+    for key, value in figures.items():
+        if isinstance(value, Mapping):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[prefix + key] = _scalar(value)
+    return flat
+
+
+Scalar = str | int | float | bool | None
+
+
+def _scalar(value: object) -> Scalar:
     if value is None or isinstance(value, str | int | float | bool):
         return value
     if isinstance(value, list | tuple):

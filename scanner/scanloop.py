@@ -215,18 +215,23 @@ class ScanLoop:
         now, _ = clock.now()
         snapshot = store.snapshot() if store is not None else None
         stats = self.step.stats
+        # The shape is the contract of docs/mqtt.md section 3 (dashboards read it as is).
         return {
             "uptime_s": uptime(started),
             "state": health.state.value,
             "reasons": list(health.reasons),
             "camera_ok": health.camera_ok,
-            "fps": round(stats.fps(), 2),
-            "decode_ms_p50": stats.decode_percentile(0.5),
-            "decode_ms_p95": stats.decode_percentile(0.95),
+            "frames_per_s": round(stats.fps(), 2),
+            "decode_ms": {
+                "p50": stats.decode_percentile(0.5),
+                "p95": stats.decode_percentile(0.95),
+            },
             "decisions": self.decisions,
-            "trust_version": snapshot.bundle.version if snapshot else None,
-            "trust_age_s": now - snapshot.bundle.issued_at if snapshot else None,
-            "trust_state": health.trust.value,
+            "trust": {
+                "bundle_version": snapshot.bundle.version if snapshot else None,
+                "age_s": now - snapshot.bundle.issued_at if snapshot else None,
+                "state": health.trust.value,
+            },
             "revocation_serial": snapshot.revocation_serial if snapshot else None,
             "clock": health.clock.value,
             "clock_floor": clock.floor,

@@ -712,6 +712,12 @@ def test_decisions_arrive_signed_and_commands_run_once_over_mqtt(
 
     # The device is subscribed once its first heartbeat is out (sent after SUBSCRIBE).
     assert receiver.wait_for_message("/heartbeat", timeout=WAIT_S)
+    beat = json.loads(receiver.messages_on("/heartbeat")[0][1])
+    # The shape docs/mqtt.md section 3 promises dashboards.
+    assert set(beat["decode_ms"]) == {"p50", "p95"}
+    assert beat["trust"]["bundle_version"] == 1
+    assert beat["trust"]["state"] == "fresh"
+    assert {"frames_per_s", "revocation_serial", "clock", "outbox", "uplink"} <= set(beat)
     indicator = run.gpio_indicator()
     # Let the last verdict's 0.15 s hold end: a verdict is never cut short by IDENTIFY
     # (what happens to an identify sent during a verdict has its own test below).
@@ -820,4 +826,6 @@ def test_health_is_recorded_as_telemetry_the_outbox_may_shed(
     assert record["code"] == "health"
     detail = record["detail"]
     assert isinstance(detail, dict)
-    assert {"fps", "trust_version", "clock", "state"} <= set(detail)
+    assert {"frames_per_s", "decode_ms.p95", "trust.bundle_version", "clock", "state"} <= set(
+        detail
+    )
