@@ -12,19 +12,32 @@ waits for the commit: nothing is shown that is not logged.
 from __future__ import annotations
 
 import enum
-import json
 import logging
-import sqlite3
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from scanner.model import ClockState, Outcome, Reason, TrustState, Verdict
+from scanner.events import DetailValue, EventKind, OutboxEvent, StoredEvent
+from scanner.outbox_sqlite import Transaction, open_database, shed_oldest_telemetry
 
 log = logging.getLogger(__name__)
+
+# The event value types moved to scanner.events; they are still importable from here.
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "MIB",
+    "MIN_MAX_BYTES",
+    "OUTBOX_FILENAME",
+    "DetailValue",
+    "EventKind",
+    "Fill",
+    "Outbox",
+    "OutboxError",
+    "OutboxEvent",
+    "OutboxFullError",
+    "StoredEvent",
+]
 
 MIB = 1024 * 1024
 DEFAULT_MAX_BYTES = 512 * MIB
@@ -35,17 +48,6 @@ OUTBOX_FILENAME = "outbox.sqlite3"
 _ROW_OVERHEAD = 64
 _SHED_BATCH = 256
 _SHED_BODY = '{"kind":"shed"}'
-
-DetailValue = str | int | float | bool | None
-
-
-class EventKind(enum.StrEnum):
-    """What an event records; only telemetry may ever be shed."""
-
-    SCAN = "scan"
-    ALERT = "alert"
-    TELEMETRY = "telemetry"
-    SHED = "shed"  # a telemetry event whose body was dropped to make room
 
 
 class Fill(enum.IntEnum):
@@ -63,106 +65,6 @@ class OutboxError(Exception):
 
 class OutboxFullError(OutboxError):
     """The store is at its bound and holds no telemetry left to shed: the event was NOT stored."""
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxEvent:
-    """One event as logged: never a holder's name or ID number, never the raw QR text."""
-
-    kind: EventKind
-    device_id: str
-    checkpoint_id: str
-    wall_time: float  # the system clock at the decision, seconds since the epoch
-    clock: ClockState
-    trusted_time: int | None = None  # the time the verdict was made with
-    outcome: Outcome | None = None
-    reason: Reason | None = None
-    trust: TrustState | None = None
-    pass_id: str | None = None
-    issuer_kid: str | None = None  # hex
-    bundle_version: int | None = None
-    revocation_serial: int | None = None
-    decode_ms: float | None = None
-    code: str | None = None  # alert or telemetry code, e.g. "camera_fault"
-    detail: Mapping[str, DetailValue] | None = None
-
-    @classmethod
-    def scan(
-        cls,
-        verdict: Verdict,
-        *,
-        device_id: str,
-        checkpoint_id: str,
-        wall_time: float,
-        decode_ms: float | None,
-    ) -> OutboxEvent:
-        """The event for one decision; takes the pass ID and issuer, never the holder."""
-        return cls(
-            kind=EventKind.SCAN,
-            device_id=device_id,
-            checkpoint_id=checkpoint_id,
-            wall_time=wall_time,
-            clock=verdict.clock,
-            trusted_time=verdict.now,
-            outcome=verdict.outcome,
-            reason=verdict.reason,
-            trust=verdict.trust,
-            pass_id=verdict.pass_id,
-            issuer_kid=verdict.kid.hex() if verdict.kid is not None else None,
-            bundle_version=verdict.bundle_version,
-            revocation_serial=verdict.revocation_serial,
-            decode_ms=decode_ms,
-        )
-
-    def to_json(self) -> str:
-        """Compact JSON without ``seq`` (the outbox assigns it); the schema is docs/mqtt.md."""
-        document: dict[str, object] = {
-            "kind": self.kind.value,
-            "device_id": self.device_id,
-            "checkpoint_id": self.checkpoint_id,
-            "wall_time": round(self.wall_time, 3),
-            "trusted_time": self.trusted_time,
-            "clock": self.clock.value,
-            "outcome": self.outcome.value if self.outcome is not None else None,
-            "reason": self.reason.value if self.reason is not None else None,
-            "trust": self.trust.value if self.trust is not None else None,
-            "pass_id": self.pass_id,
-            "issuer_kid": self.issuer_kid,
-            "bundle_version": self.bundle_version,
-            "revocation_serial": self.revocation_serial,
-            "decode_ms": round(self.decode_ms, 3) if self.decode_ms is not None else None,
-        }
-        if self.code is not None:
-            document["code"] = self.code
-        if self.detail is not None:
-            document["detail"] = dict(self.detail)
-        return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
-
-
-@dataclass(frozen=True, slots=True)
-class StoredEvent:
-    """An event read back for sending: its sequence number and its JSON with ``seq`` first."""
-
-    seq: int
-    kind: EventKind
-    json: str
-    recorded_at: float
-
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind TEXT NOT NULL,
-    body TEXT NOT NULL,
-    recorded_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS shed (
-    first_seq INTEGER PRIMARY KEY,
-    last_seq INTEGER NOT NULL,
-    recorded_at REAL NOT NULL
-);
-"""
 
 
 class Outbox:
@@ -193,25 +95,7 @@ class Outbox:
         self._lock = threading.Lock()
         # One connection behind a lock: writes are serialised by SQLite anyway,
         # and a lock keeps the transaction boundaries obvious.
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # FULL: WAL with NORMAL may lose the last commits on power loss.
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        # Keep the WAL from staying large after a long offline stretch was drained.
-        self._db.execute("PRAGMA journal_size_limit=4194304")
-        with self._transaction():
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    self._db.execute(statement)
-            row = self._db.execute("SELECT value FROM meta WHERE key='store_id'").fetchone()
-            if row is None:
-                self._store_id = uuid.uuid4().hex
-                self._db.execute(
-                    "INSERT INTO meta(key, value) VALUES('store_id', ?)", (self._store_id,)
-                )
-            else:
-                self._store_id = str(row[0])
+        self._db, self._store_id = open_database(self.path)
         self._page_size = int(self._db.execute("PRAGMA page_size").fetchone()[0])
         self._fill = self._current_fill()
 
@@ -278,30 +162,10 @@ class Outbox:
 
     def _shed_telemetry(self) -> bool:
         """Delete the oldest telemetry, keeping its numbers as shed ranges; False if none."""
-        rows = self._db.execute(
-            "SELECT seq, recorded_at FROM events WHERE kind='telemetry' ORDER BY seq LIMIT ?",
-            (_SHED_BATCH,),
-        ).fetchall()
-        if not rows:
-            return False
-        # Deleting (not shrinking) is what frees B-tree pages; runs of consecutive
-        # numbers become one range so the receiver still sees no gap. A range is
-        # never extended later: acking its first number removes exactly it.
-        seqs = [int(row[0]) for row in rows]
-        self._db.executemany("DELETE FROM events WHERE seq = ?", [(seq,) for seq in seqs])
-        runs: list[list[int]] = []
-        for seq in seqs:
-            if runs and seq == runs[-1][1] + 1:
-                runs[-1][1] = seq
-            else:
-                runs.append([seq, seq])
-        times = {int(row[0]): float(row[1]) for row in rows}
-        self._db.executemany(
-            "INSERT INTO shed(first_seq, last_seq, recorded_at) VALUES(?, ?, ?)",
-            [(first, last, times[first]) for first, last in runs],
-        )
-        log.warning("outbox full: shed %d telemetry events", len(seqs))
-        return True
+        count = shed_oldest_telemetry(self._db, _SHED_BATCH)
+        if count:
+            log.warning("outbox full: shed %d telemetry events", count)
+        return count > 0
 
     # -- sending ---------------------------------------------------------------
 
@@ -414,8 +278,8 @@ class Outbox:
 
     # -- internals -------------------------------------------------------------
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._db)
+    def _transaction(self) -> Transaction:
+        return Transaction(self._db)
 
     def _used_bytes(self) -> int:
         pages = int(self._db.execute("PRAGMA page_count").fetchone()[0])
@@ -447,19 +311,3 @@ class Outbox:
         log.info("outbox fill level now %d%%", int(level))
         if self._on_fill is not None:
             self._on_fill(level)
-
-
-class _Transaction:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on any exception."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
-        if exc_type is None:
-            self._db.execute("COMMIT")
-        else:
-            self._db.execute("ROLLBACK")

@@ -1,9 +1,16 @@
-"""Downlink messages as handed to the daemon: raw payload and MQTT v5 properties, unverified."""
+"""What arrives from the broker: downlink messages for the daemon (raw, unverified), own status."""
 
 from __future__ import annotations
 
 import enum
+import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from scanner.uplink.topics import Topics
+
+if TYPE_CHECKING:  # paho is imported at run time only by the connection (session.py)
+    import paho.mqtt.client as mqtt
 
 
 class DownlinkKind(enum.StrEnum):
@@ -27,3 +34,44 @@ class DownlinkMessage:
     content_type: str | None = None
     correlation_data: bytes | None = None
     response_topic: str | None = None
+
+
+def downlink_message(topics: Topics, msg: mqtt.MQTTMessage) -> DownlinkMessage | None:
+    """The message as handed to the daemon, or None if it came in on no downlink topic."""
+    kinds = {
+        topics.commands: DownlinkKind.COMMAND,
+        topics.trust_catchup: DownlinkKind.TRUST_CATCHUP,
+        topics.trust_bundle: DownlinkKind.TRUST_BUNDLE,
+        topics.revocations: DownlinkKind.REVOCATIONS,
+    }
+    kind = kinds.get(msg.topic)
+    if kind is None:
+        return None
+    props = msg.properties
+    user = tuple(getattr(props, "UserProperty", ()) or ())
+    correlation = getattr(props, "CorrelationData", None)
+    return DownlinkMessage(
+        kind=kind,
+        topic=msg.topic,
+        payload=bytes(msg.payload),
+        retained=bool(msg.retain),
+        user_properties=tuple((str(k), str(v)) for k, v in user),
+        content_type=getattr(props, "ContentType", None),
+        correlation_data=bytes(correlation) if correlation is not None else None,
+        response_topic=getattr(props, "ResponseTopic", None),
+    )
+
+
+def calls_for_rebirth(payload: bytes | bytearray, session: int) -> bool:
+    """Whether the device's own retained status, as received, means it must say "online" again.
+
+    A last will from an older connection can land after this connection's
+    birth (the broker notices the old one dead late); so can anything unreadable.
+    """
+    try:
+        document = json.loads(payload)
+        seen = int(document["session"])
+        state = str(document["state"])
+    except (ValueError, KeyError, TypeError):
+        return True
+    return seen < session or (seen == session and state != "online")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 
-from scanner.outbox import StoredEvent
+from scanner.events import StoredEvent
 
 SCHEMA_VERSION = 1
 

@@ -1,0 +1,149 @@
+"""Store and forward: the outbox's head sent in signed batches, acknowledged only after a PUBACK.
+
+A batch is read from the head of the outbox, published at QoS 1 and
+acknowledged in the outbox only after a success PUBACK, one batch in flight at
+a time so that order holds. A refused or lost batch stays in the outbox and is
+sent again (smaller, when its size may be the cause), so the central side may
+see duplicates but never a gap.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from scanner.events import EventKind, StoredEvent
+from scanner.outbox import Outbox
+from scanner.uplink import payloads
+from scanner.uplink.config import UplinkConfig
+from scanner.uplink.publisher import SignedPublisher
+from scanner.uplink.session import Connection, Delivery, PublishOutcome
+from scanner.uplink.topics import Topics
+
+log = logging.getLogger(__name__)
+
+# Reason codes after which a smaller batch may succeed: 0x95 packet too large,
+# 0x83 implementation specific (what some brokers answer for size limits).
+_SIZE_REASONS = frozenset({0x95, 0x83})
+_GROW_AFTER = 64  # successful batches before a shrunken batch size is doubled again
+_MIN_BATCH_BYTES = 1024
+
+
+class Forwarder:
+    """Sends the outbox in order, one batch in flight, adapting the batch size to the broker.
+
+    Used only from the uplink thread; the counters are read for stats and heartbeats.
+    """
+
+    def __init__(
+        self,
+        config: UplinkConfig,
+        topics: Topics,
+        outbox: Outbox,
+        publisher: SignedPublisher,
+        *,
+        clock: Callable[[], float],
+        stop: threading.Event,
+    ) -> None:
+        self.config = config
+        self.topics = topics
+        self._outbox = outbox
+        self._publisher = publisher
+        self._clock = clock
+        self._stop = stop
+        self._limit_events = config.batch_max_events
+        self._limit_bytes = config.batch_max_bytes
+        self._streak = 0
+        self._alerts_copied_through = 0
+        self.batches_sent = 0
+        self.events_sent = 0
+        self.splits = 0
+        self.refusals = 0
+
+    def fit_to(self, conn: Connection) -> None:
+        """Keep batches within the packet size this connection's broker announced."""
+        self._limit_bytes = min(self._limit_bytes, self._packet_budget(conn))
+
+    def _packet_budget(self, conn: Connection) -> int:
+        if conn.max_packet_size is None:
+            return self.config.batch_max_bytes
+        # Topic, properties (signature) and headers take well under 512 bytes.
+        return max(_MIN_BATCH_BYTES, conn.max_packet_size - 512)
+
+    def forward(self, conn: Connection, session: int) -> bool | None:
+        """Send one batch: True if the outbox moved, False if idle, None if the link is gone."""
+        budget = self._limit_bytes - payloads.batch_overhead(
+            self.config.device_id, self._outbox.store_id
+        )
+        events = self._outbox.read_batch(self._limit_events, max(budget, 1))
+        if not events:
+            return False
+        for event in events:
+            if event.kind is EventKind.ALERT and event.seq > self._alerts_copied_through:
+                if not self._publisher.publish_ok(
+                    conn, self.topics.alerts, payloads.durable_alert(event)
+                ):
+                    return None
+                self._alerts_copied_through = event.seq
+        payload = payloads.batch(
+            device_id=self.config.device_id,
+            store_id=self._outbox.store_id,
+            session=session,
+            sent_at=self._clock(),
+            events=events,
+        )
+        outcome = self._publisher.publish(conn, self.topics.scans, payload)
+        if outcome.delivery is Delivery.ACKED:
+            self._outbox.ack(event.seq for event in events)
+            self.batches_sent += 1
+            self.events_sent += len(events)
+            self._grow()
+            return True
+        if outcome.delivery is Delivery.REFUSED:
+            self._refused(events, payload, outcome)
+            return True
+        if outcome.delivery in (Delivery.LOST, Delivery.TIMEOUT):
+            # Mosquitto 2.0 answers a payload over message_size_limit with PUBACK
+            # 0x95, which paho 2.2 cannot parse (not a PUBACK code in the spec),
+            # so the connection drops instead: shrink, the batch may be the cause.
+            log.info("batch %d-%d not acknowledged (%s)", events[0].seq, events[-1].seq, outcome)
+            self._shrink(events, payload)
+        return None
+
+    def _refused(self, events: list[StoredEvent], payload: bytes, outcome: PublishOutcome) -> None:
+        self.refusals += 1
+        if outcome.reason_code in _SIZE_REASONS and len(events) > 1:
+            log.warning(
+                "broker refused a %d-byte batch of %d events (%s): splitting",
+                len(payload),
+                len(events),
+                outcome.reason,
+            )
+            self._shrink(events, payload)
+            return
+        log.warning(
+            "broker refused batch %d-%d (%s); kept, retrying later",
+            events[0].seq,
+            events[-1].seq,
+            outcome.reason,
+        )
+        # Refusals (quota, authorisation, a single event too large) keep the batch
+        # and back off so a persistent refusal does not spin.
+        delay = min(self.config.reconnect_max_delay_s, self.config.reconnect_min_delay_s * 4)
+        self._stop.wait(delay)
+
+    def _shrink(self, events: list[StoredEvent], payload: bytes) -> None:
+        if len(events) > 1:
+            self.splits += 1
+        self._limit_events = max(1, len(events) // 2)
+        self._limit_bytes = max(_MIN_BATCH_BYTES, len(payload) // 2)
+        self._streak = 0
+
+    def _grow(self) -> None:
+        self._streak += 1
+        if self._streak < _GROW_AFTER:
+            return
+        self._streak = 0
+        self._limit_events = min(self.config.batch_max_events, self._limit_events * 2)
+        self._limit_bytes = min(self.config.batch_max_bytes, self._limit_bytes * 2)
