@@ -64,6 +64,7 @@ class CameraSection:
     source: Literal["picamera2", "opencv", "replay", "synthetic"] = "picamera2"
     reopen_min_s: float = 1.0
     reopen_max_s: float = 30.0
+    stall_s: float = 5.0  # an open camera with no frame for this long has failed
     picamera2: PicamConfig = field(default_factory=PicamConfig)
     opencv: OpenCVConfig = field(default_factory=OpenCVConfig)
     replay: ReplayConfig | None = None
@@ -74,6 +75,8 @@ class CameraSection:
             raise ValueError(f"source {self.source!r} needs a [camera.{self.source}] table")
         if not 0 < self.reopen_min_s <= self.reopen_max_s:
             raise ValueError("need 0 < reopen_min_s <= reopen_max_s")
+        if self.stall_s <= 0:
+            raise ValueError("stall_s must be positive")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +87,8 @@ class DecoderSection:
     debounce_gap_s: float = 2.0  # the same pass must leave view this long to count again
 
     def __post_init__(self) -> None:
-        if self.budget_ms < 0 or self.debounce_gap_s < 0:
-            raise ValueError("budget_ms and debounce_gap_s must not be negative")
+        if self.budget_ms < 0 or self.debounce_gap_s <= 0:
+            raise ValueError("budget_ms must not be negative and debounce_gap_s must be positive")
 
 
 @dataclass(frozen=True, slots=True)

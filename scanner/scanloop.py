@@ -4,7 +4,7 @@ sets the background light from the unit's health, and pets the systemd watchdog.
 The watchdog is petted from this loop only while it is doing its job: frames
 arrive, or the camera is down and being reopened under our control. A camera
 read that hangs (the grabber thread stuck in a driver call) stops frames; after
-`STALL_S` the camera is treated as failed, and if reopening keeps failing for
+`stall_s` the camera is treated as failed, and if reopening keeps failing for
 `GIVE_UP_AFTER` attempts the loop stops petting, so systemd restarts the
 service with a fresh process and a fresh camera stack.
 """
@@ -33,7 +33,6 @@ from scanner.trust.store import TrustStore
 log = logging.getLogger(__name__)
 
 FRAME_WAIT_S = 0.25  # the loop turns at least this often, frames or not
-STALL_S = 5.0  # no frame for this long from an open camera: it has failed
 GIVE_UP_AFTER = 8  # failed reopens in a row before the watchdog is left to restart us
 HEALTH_EVERY_S = 1.0
 
@@ -78,6 +77,8 @@ class ScanLoop:
         self._failures = 0
         self._camera_down_since: float | None = None
         self._last_frame = time.monotonic()
+        self._delivering = False  # the open camera has delivered a frame
+        self._stuck = False  # a reader thread would not stop: never reopen in-process
         self._health_due = 0.0
         self._shown: DeviceState | None = None
         self._last_health: Health | None = None
@@ -86,7 +87,13 @@ class ScanLoop:
     # -- camera ----------------------------------------------------------------------------
 
     def open_camera(self) -> bool:
-        """Open the source; on failure show the fault and schedule a reopen."""
+        """Open the source; on failure show the fault and schedule a reopen.
+
+        An open camera counts as recovered only when its first frame arrives: a
+        camera that opens but never delivers must keep failing towards GIVE_UP_AFTER.
+        """
+        if self._stuck:
+            return False  # the old reader still owns the source; only a restart helps
         grabber = FrameGrabber(self._source)
         try:
             grabber.start()
@@ -95,6 +102,13 @@ class ScanLoop:
             return False
         self._grabber = grabber
         self._last_frame = time.monotonic()
+        return True
+
+    def _frame_arrived(self) -> None:
+        self._last_frame = time.monotonic()
+        if self._delivering:
+            return
+        self._delivering = True
         if self._camera_down_since is not None:
             down = time.monotonic() - self._camera_down_since
             log.info("camera back after %.0f s", down)
@@ -103,12 +117,13 @@ class ScanLoop:
         self._failures = 0
         self._backoff = self._camera.reopen_min_s
         self.step.reset_debounce()
-        return True
 
     def close_camera(self) -> None:
         grabber, self._grabber = self._grabber, None
-        if grabber is not None:
-            grabber.stop()
+        self._delivering = False
+        if grabber is not None and not grabber.stop():
+            self._stuck = True
+            log.error("camera read is stuck in the driver; leaving the watchdog to restart us")
 
     def _camera_failed(self, exc: Exception) -> None:
         self.close_camera()
@@ -149,15 +164,17 @@ class ScanLoop:
             self._camera_failed(exc)
             return
         if frame is None:
-            if time.monotonic() - self._last_frame > STALL_S:
-                self._camera_failed(SourceError(f"no frame for {STALL_S:.0f} s"))
+            if time.monotonic() - self._last_frame > self._camera.stall_s:
+                self._camera_failed(SourceError(f"no frame for {self._camera.stall_s:.0f} s"))
             return
-        self._last_frame = time.monotonic()
+        self._frame_arrived()
         self.decisions += len(self.step.process(frame))
 
     def _alive(self) -> bool:
+        if self._stuck or self._failures >= GIVE_UP_AFTER:
+            return False
         if self._grabber is not None:
-            return time.monotonic() - self._last_frame <= STALL_S
+            return time.monotonic() - self._last_frame <= self._camera.stall_s
         return self._failures < GIVE_UP_AFTER
 
     # -- health ----------------------------------------------------------------------------

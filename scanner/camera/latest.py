@@ -84,14 +84,20 @@ class FrameGrabber:
         """The newest frame not yet handed out (None after `timeout` s); SourceError if failed."""
         return self.slot.take(timeout)
 
-    def stop(self, timeout: float = 2.0) -> None:
-        """Stop reading and close the source; returns within about one frame period."""
+    def stop(self, timeout: float = 2.0) -> bool:
+        """Stop reading and close the source; False when the reader is stuck in a read.
+
+        A stuck reader still owns the source (it closes it when its read returns),
+        so the caller must not reopen that source: only a new process is safe.
+        """
         self._stopping.set()
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.join(timeout)
             if thread.is_alive():
                 _log.warning("frame grabber did not stop within %.1f s", timeout)
+                return False
+        return True
 
     def _run(self) -> None:
         try:
