@@ -20,7 +20,7 @@ from scanner.decode import Decoder
 from scanner.display.base import Display, NullDisplay
 from scanner.lights.signals import Indicator, Signal, signal_for
 from scanner.model import PassKind, Verdict
-from scanner.outbox import Outbox, OutboxEvent, OutboxFullError
+from scanner.outbox import EventKind, Outbox, OutboxEvent, OutboxFullError
 from scanner.verify import Verifier
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ class Decision:
     verdict: Verdict
     decode_ms: float
     latency_ms: float  # frame capture -> light
-    logged: bool  # False for test cards (never a real scan) or an outbox refusal
+    logged: bool  # False only when the outbox refused (test cards are logged as alerts)
     primary: bool  # the code the light was shown for
 
 
@@ -107,14 +107,20 @@ class ScanStep:
                 self._unreadable(frame.timestamp)
             return []
         verdicts = [self._verifier.verify(content) for content in fresh]
-        logged = [self._log(v, result.elapsed_ms) for v in verdicts]
-        self._indicator.show(signal_for(verdicts[0]))
+        logged = self._log(verdicts, result.elapsed_ms)
+        # The light belongs to the primary code in view (the decoder puts the largest,
+        # most central first). A new code at the edge of the frame is logged, but must
+        # not turn the light for the pass being presented, which was already decided.
+        primary = bool(readable) and fresh[0] == readable[0]
+        if primary:
+            self._indicator.show(signal_for(verdicts[0]))
         latency_ms = (self._clock() - frame.timestamp) * 1000
-        # Lights first; the display only takes the verdict into its own thread's mailbox.
-        self._display.show(verdicts[0])
+        if primary:
+            # Lights first; the display only takes the verdict into its thread's mailbox.
+            self._display.show(verdicts[0])
         decisions = [
-            Decision(v, result.elapsed_ms, latency_ms, ok, primary=i == 0)
-            for i, (v, ok) in enumerate(zip(verdicts, logged, strict=True))
+            Decision(v, result.elapsed_ms, latency_ms, logged, primary=primary and i == 0)
+            for i, v in enumerate(verdicts)
         ]
         if self._on_decision is not None:
             for decision in decisions:
@@ -131,24 +137,40 @@ class ScanStep:
             self._indicator.show(Signal.UNREADABLE)
             self._display.show_unreadable()
 
-    def _log(self, verdict: Verdict, decode_ms: float) -> bool:
-        if verdict.accepted and verdict.info is not None and verdict.info.kind is PassKind.TEST:
-            log.info("test card verified; not logged as a scan")
-            return False
-        event = OutboxEvent.scan(
-            verdict,
-            device_id=self._device_id,
-            checkpoint_id=self._checkpoint_id,
-            wall_time=self._wall(),
-            decode_ms=decode_ms,
-        )
+    def _log(self, verdicts: list[Verdict], decode_ms: float) -> bool:
+        """Commit every decision of this frame in one transaction, before any light."""
+        wall = self._wall()
+        events = [self._event(v, decode_ms, wall) for v in verdicts]
         try:
-            self._outbox.record(event)
+            self._outbox.record_many(events)
         except OutboxFullError:
             # The verdict still shows: refusing to light would turn a full disk into a
             # closed checkpoint. The gap is visible to central ops through the alert.
-            log.error("outbox full: a scan event could not be stored")
+            log.error("outbox full: %d scan events could not be stored", len(events))
             if self._on_outbox_full is not None:
                 self._on_outbox_full()
             return False
         return True
+
+    def _event(self, verdict: Verdict, decode_ms: float, wall: float) -> OutboxEvent:
+        if verdict.accepted and verdict.info is not None and verdict.info.kind is PassKind.TEST:
+            # Never a scan (no traveller passed), but audited: a test card that leaked
+            # from a technician shows up at central as an alert, not as a silent green.
+            return OutboxEvent(
+                kind=EventKind.ALERT,
+                device_id=self._device_id,
+                checkpoint_id=self._checkpoint_id,
+                wall_time=wall,
+                clock=verdict.clock,
+                trusted_time=verdict.now,
+                pass_id=verdict.pass_id,
+                issuer_kid=verdict.kid.hex() if verdict.kid else None,
+                code="test_card",
+            )
+        return OutboxEvent.scan(
+            verdict,
+            device_id=self._device_id,
+            checkpoint_id=self._checkpoint_id,
+            wall_time=wall,
+            decode_ms=decode_ms,
+        )
