@@ -130,9 +130,27 @@ class Verifier:
 
     def verify(self, text: bytes) -> Verdict:
         now, clock_state = self._clock.now()
-        verdict = verify_text(text, self._trust(), now, clock_state, self._policy)
-        if verdict.info is not None:
-            # Claims are decoded only after the signature held: a signed iat is
-            # evidence that the present is at least that late.
-            self._clock.observe(verdict.info.issued_at)
+        trust = self._trust()
+        verdict = verify_text(text, trust, now, clock_state, self._policy)
+        if verdict.info is not None and verdict.reason in _FLOOR_EVIDENCE:
+            self._clock.observe(_evidence(verdict.info, trust))
         return verdict
+
+
+# A signed iat is evidence that the present is at least that late: it is how a
+# unit whose clock restarted a year back heals (its first genuine pass reads
+# "not yet valid" and moves the floor). Expired, revoked and refused passes do
+# not count. The floor only moves forward, so a forward-dated pass (a buggy or
+# leaked issuer key) must not expire every pass on the unit for good: the
+# evidence is capped at the end of the bundle's fresh window (issued_at +
+# stale_after, a week by default), the pass's own expiry and its key's window.
+# Past the fresh window only the root (a new bundle) or NTP move the floor.
+_FLOOR_EVIDENCE = (None, Reason.NOT_YET_VALID)
+
+
+def _evidence(info: PassInfo, trust: TrustSnapshot) -> int:
+    bundle = trust.bundle
+    issuer = bundle.issuers.get(info.kid)
+    key_end = issuer.not_after if issuer is not None else bundle.expires_at
+    fresh_end = bundle.issued_at + bundle.stale_after
+    return min(info.issued_at, info.expires_at, key_end, fresh_end)

@@ -616,3 +616,35 @@ def test_signed_payload_that_is_truncated_cbor_is_malformed(
 def test_truncated_pass_is_malformed(sample_set: samples.SampleSet, trust: TrustSnapshot) -> None:
     cose = qrtext.unwrap(sample_set.by_name("valid").text.encode())
     assert _check("CP1:" + base45.encode(cose[:-20]), trust).reason is Reason.MALFORMED
+
+
+def test_a_revoked_pass_never_moves_the_floor(
+    sample_set: samples.SampleSet, trust: TrustSnapshot, tmp_path: Path
+) -> None:
+    clock = _floor_clock(tmp_path, NOW)
+    far = NOW + 20 * 365 * DAY
+    revoked = _info(pass_id="P-000666", issued_at=far - DAY, not_before=NOW - DAY, expires_at=far)
+    verdict = Verifier(lambda: trust, clock).verify(_issue(sample_set.keys.issuer, revoked))
+    assert verdict.reason is Reason.REVOKED
+    assert clock.floor < NOW + DAY
+
+
+def test_a_forward_dated_pass_moves_the_floor_no_further_than_the_bundle_lets_it(
+    sample_set: samples.SampleSet, trust: TrustSnapshot, tmp_path: Path
+) -> None:
+    clock = _floor_clock(tmp_path, NOW)
+    far = NOW + 20 * 365 * DAY
+    dated = _info(issued_at=far - DAY, not_before=far - DAY, expires_at=far)
+    verdict = Verifier(lambda: trust, clock).verify(_issue(sample_set.keys.issuer, dated))
+    assert verdict.reason is Reason.NOT_YET_VALID
+    assert clock.floor <= trust.bundle.issued_at + trust.bundle.stale_after
+    # A genuine pass of today is still accepted afterwards.
+    assert Verifier(lambda: trust, clock).verify(_issue(sample_set.keys.issuer, _info())).accepted
+
+
+def test_a_pass_issued_after_its_own_expiry_is_malformed(
+    sample_set: samples.SampleSet, trust: TrustSnapshot
+) -> None:
+    odd = _info(issued_at=NOW + 10 * DAY, not_before=NOW - DAY, expires_at=NOW + DAY)
+    verdict = verify_text(_issue(sample_set.keys.issuer, odd), trust, NOW, ClockState.PINNED)
+    assert verdict.reason is Reason.MALFORMED

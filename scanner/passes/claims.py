@@ -108,4 +108,6 @@ def decode_claims(payload: bytes, kid: bytes) -> PassInfo:
     )
     if info.expires_at <= info.not_before:
         raise ClaimsError("exp must be after nbf")
+    if info.issued_at > info.expires_at:
+        raise ClaimsError("iat must not be after exp")
     return info
