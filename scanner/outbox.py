@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -96,6 +97,11 @@ class Outbox:
         # One connection behind a lock: writes are serialised by SQLite anyway,
         # and a lock keeps the transaction boundaries obvious.
         self._db, self._store_id = open_database(self.path)
+        # Figures for heartbeats are read on a second connection (WAL lets it read
+        # beside the writer) under its own lock: a COUNT over a backlog of days must
+        # never hold up `record`, which the officer's light waits for.
+        self._reader = sqlite3.connect(self.path, check_same_thread=False)
+        self._reader_lock = threading.Lock()
         self._page_size = int(self._db.execute("PRAGMA page_size").fetchone()[0])
         self._fill = self._current_fill()
 
@@ -228,17 +234,20 @@ class Outbox:
 
     def depth(self) -> int:
         """Items waiting to be acknowledged: events plus shed ranges."""
-        with self._lock:
-            events = int(self._db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
-            ranges = int(self._db.execute("SELECT COUNT(*) FROM shed").fetchone()[0])
+        with self._reader_lock:
+            events = int(self._reader.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+            ranges = int(self._reader.execute("SELECT COUNT(*) FROM shed").fetchone()[0])
         return events + ranges
 
     def oldest_unsent_age(self, now: float | None = None) -> float | None:
         """Seconds since the oldest waiting event was recorded; None when empty."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT MIN(at) FROM (SELECT MIN(recorded_at) AS at FROM events "
-                "UNION ALL SELECT MIN(recorded_at) FROM shed)"
+        # The head of each table by its primary key (the oldest recorded), not a
+        # MIN over an unindexed column: a lookup, not a scan of the backlog.
+        with self._reader_lock:
+            row = self._reader.execute(
+                "SELECT MIN(at) FROM ("
+                "SELECT (SELECT recorded_at FROM events ORDER BY seq LIMIT 1) AS at "
+                "UNION ALL SELECT (SELECT recorded_at FROM shed ORDER BY first_seq LIMIT 1))"
             ).fetchone()
         if row is None or row[0] is None:
             return None
@@ -267,6 +276,8 @@ class Outbox:
 
     def close(self) -> None:
         """Close the database; committed events are already on disk."""
+        with self._reader_lock:
+            self._reader.close()
         with self._lock:
             self._db.close()
 
