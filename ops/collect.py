@@ -10,6 +10,7 @@ from ops.collector import Collector, CollectorConfig
 from ops.db import DatabaseError, open_database
 from ops.store import Store
 from scanner.console import CommandError, command, parser
+from scanner.uplink.config import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def main(argv: list[str]) -> int:
 
         server = serve(args.db, args.dashboard, args.token)
     collector.start()
-    log.info("collecting from %s into %s", args.broker, store.db.kind)
+    log.info("collecting from %s into %s", redact_url(args.broker), store.db.kind)
     try:
         stop.wait()
     except KeyboardInterrupt:

@@ -202,6 +202,7 @@ class App:
                 heartbeat_interval_s=mqtt.heartbeat_s,
                 batch_max_events=mqtt.batch_max_events,
                 batch_max_bytes=mqtt.batch_max_bytes,
+                allow_plaintext_credentials=mqtt.allow_plaintext_credentials,
             )
         except ValueError as exc:
             raise StartupError(f"mqtt: {exc}") from None

@@ -22,6 +22,7 @@ from scanner.lights.signals import LightsConfig
 from scanner.outbox import MIN_MAX_BYTES
 from scanner.settings import ConfigError, build, to_table
 from scanner.trust.clock import TIMESYNC_FLAG
+from scanner.uplink.config import parse_broker_url
 from scanner.verify import Policy
 
 DEFAULT_PATH = Path("/etc/checkpoint-scanner/scanner.toml")
@@ -117,6 +118,12 @@ class MqttSection:
     heartbeat_s: float = 60.0
     batch_max_events: int = 500
     batch_max_bytes: int = 64 * 1024
+    allow_plaintext_credentials: bool = False
+
+    def __post_init__(self) -> None:
+        address = parse_broker_url(self.broker)  # errors redact any password in the URL
+        if address.password is not None:
+            raise ValueError("broker: keep the password out of the URL; use password_file")
 
 
 def _default_lights() -> LightsConfig:

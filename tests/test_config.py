@@ -547,3 +547,17 @@ def test_random_toml_document_gives_a_config_or_a_config_error(document: dict[st
 @given(data=st.binary(max_size=400))
 def test_random_bytes_give_a_config_error(data: bytes) -> None:
     _parses_or_config_error(data.decode("utf-8", errors="replace"))
+
+
+def test_a_password_in_the_broker_url_is_refused_without_being_echoed() -> None:
+    text = FULL.replace(
+        'broker = "mqtts://broker.example:8883"', 'broker = "mqtts://u:hunter2@broker.example:8883"'
+    )
+    message = refusal(text)
+    assert "password_file" in message
+    assert "hunter2" not in message
+
+
+def test_a_malformed_broker_url_is_caught_by_check_config() -> None:
+    text = FULL.replace('broker = "mqtts://broker.example:8883"', 'broker = "http://broker"')
+    assert "scheme must be mqtt or mqtts" in refusal(text)

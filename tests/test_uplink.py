@@ -109,9 +109,27 @@ def test_config_rejects_bad_values_naming_the_key(tmp_path: Path) -> None:
 
 
 def test_config_credentials_override_the_url(tmp_path: Path) -> None:
-    cfg = UplinkConfig("mqtt://u:p@h", "d", tmp_path, password="secret")
+    cfg = UplinkConfig("mqtts://u:p@h", "d", tmp_path, password="secret")
     assert (cfg.broker.username, cfg.broker.password) == ("u", "secret")
     assert cfg.effective_client_id == "d"
+
+
+def test_a_password_in_clear_to_another_host_is_refused_unless_allowed(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="in clear"):
+        UplinkConfig("mqtt://broker.example:1883", "d", tmp_path, username="u", password="pw")
+    allowed = UplinkConfig(
+        "mqtt://broker.example:1883", "d", tmp_path, password="pw",
+        allow_plaintext_credentials=True,
+    )  # fmt: skip
+    assert allowed.broker.password == "pw"
+    # Loopback never leaves the machine: a local test broker needs no TLS.
+    assert UplinkConfig("mqtt://127.0.0.1:1883", "d", tmp_path, password="pw").broker.password
+
+
+def test_broker_url_errors_never_show_the_password(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="bad port") as error:
+        UplinkConfig("mqtt://dev:hunter2@10.9.9.9:99999", "d", tmp_path)
+    assert "hunter2" not in str(error.value)
 
 
 # -- publishing -----------------------------------------------------------------------

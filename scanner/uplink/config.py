@@ -22,20 +22,34 @@ class BrokerAddress:
     password: str | None = None
 
 
+def redact_url(url: str) -> str:
+    """The URL as it may be shown: any password replaced by `***`."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest.split("/", 1)[0]:
+        return url
+    userinfo, at, host = rest.partition("@")
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}://{user}:***{at}{host}" if ":" in userinfo else url
+
+
 def parse_broker_url(url: str) -> BrokerAddress:
-    """Parse ``mqtt[s]://[user[:password]@]host[:port]``; credentials may be percent-encoded."""
+    """Parse ``mqtt[s]://[user[:password]@]host[:port]``; credentials may be percent-encoded.
+
+    Errors name the URL with its password redacted: they end up in the journal.
+    """
+    shown = redact_url(url)
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
-        raise ValueError(f"broker URL {url!r}: scheme must be mqtt or mqtts")
+        raise ValueError(f"broker URL {shown!r}: scheme must be mqtt or mqtts")
     if not parts.hostname:
-        raise ValueError(f"broker URL {url!r}: no host")
+        raise ValueError(f"broker URL {shown!r}: no host")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise ValueError(f"broker URL {url!r}: no path, query or fragment allowed")
+        raise ValueError(f"broker URL {shown!r}: no path, query or fragment allowed")
     try:
         port = parts.port
-    except ValueError as exc:
-        raise ValueError(f"broker URL {url!r}: bad port") from exc
+    except ValueError:
+        raise ValueError(f"broker URL {shown!r}: bad port") from None
     return BrokerAddress(
         host=parts.hostname,
         port=port if port is not None else _DEFAULT_PORTS[scheme],
@@ -43,6 +57,19 @@ def parse_broker_url(url: str) -> BrokerAddress:
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password is not None else None,
     )
+
+
+_LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+def check_credentials_transport(address: BrokerAddress, allowed: bool, name: str) -> None:
+    """Refuse a password sent in clear to another machine unless explicitly allowed."""
+    remote = address.host not in _LOOPBACK and not address.host.startswith("127.")
+    if address.password and not address.tls and remote and not allowed:
+        raise ValueError(
+            f"{name}: a password would cross the network in clear; use mqtts:// "
+            "(or set allow_plaintext_credentials = true on a trusted network)"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +95,13 @@ class UplinkConfig:
     connect_timeout_s: float = 10.0
     ack_timeout_s: float = 30.0
     poll_interval_s: float = 1.0  # how often the outbox is looked at without a wake()
+    allow_plaintext_credentials: bool = False  # a password over mqtt:// to another host
 
     def __post_init__(self) -> None:
         address = parse_broker_url(self.broker_url)
+        check_credentials_transport(
+            self.broker, self.allow_plaintext_credentials, "uplink.broker_url"
+        )
         for name in ("device_id", "topic_root"):
             value: str = getattr(self, name)
             if not value or any(char in value for char in _TOPIC_FORBIDDEN):
