@@ -68,6 +68,8 @@ def _read_secret(path: Path | None) -> str | None:
     if path is None:
         return None
     try:
+        if path.stat().st_mode & 0o077:
+            raise StartupError(f"mqtt.password_file {path}: readable by others; chmod 600")
         return path.read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise StartupError(f"mqtt.password_file {path}: {exc.strerror}") from None
@@ -355,6 +357,11 @@ def main(argv: list[str]) -> int:
         app.run(stop)
     except StartupError as exc:
         raise CommandError(str(exc), status=1) from None
+    except (OSError, ValueError) as exc:
+        # Configuration is validated before this point; anything left is the host
+        # (a full disk, a device file). One line for the journal, not a traceback.
+        log.exception("cannot start")
+        raise CommandError(f"cannot start: {exc}", status=1) from None
     finally:
         app.stop()
     return 0

@@ -9,6 +9,7 @@ above the last it ran), expired, altered (signature) or addressed elsewhere.
 from __future__ import annotations
 
 import enum
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,8 @@ from scanner.passes.cose import (
 from scanner.trust.files import atomic_write
 
 COMMAND_TYPE = "checkpoint-command"
+log = logging.getLogger(__name__)
+
 MAX_COMMAND_BYTES = 4096
 MAX_LIFETIME_S = 24 * 3600  # a command valid for longer than a day is refused as malformed
 
@@ -105,13 +108,22 @@ class CommandGate:
     def __init__(self, device_id: str, state_file: Path) -> None:
         self._device_id = device_id
         self._path = state_file
+        self.damaged = False
         try:
             self.last_seq = int(state_file.read_text().strip())
-        except (FileNotFoundError, ValueError):
+        except FileNotFoundError:
+            self.last_seq = 0
+        except (OSError, ValueError):
+            # Starting again from 0 would let any unexpired command be replayed: refuse
+            # every command until a technician removes the file (scanning goes on).
+            log.error("command sequence file %s is damaged; commands refused", state_file)
+            self.damaged = True
             self.last_seq = 0
 
     def admit(self, command: Command, now: int) -> None:
         """Raise CommandRefused (wrong_device, expired, not_yet_valid, replayed) or record it."""
+        if self.damaged:
+            raise CommandRefused("state_damaged", "the command sequence file is damaged")
         if command.device_id != self._device_id:
             raise CommandRefused("wrong_device", "command is addressed to another device")
         if now >= command.expires_at:

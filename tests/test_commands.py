@@ -371,3 +371,15 @@ def test_oversized_command_is_refused_before_parsing(sample_set: samples.SampleS
     with pytest.raises(CommandRefused) as refused:
         parse_command(b"\x00" * 5000, sample_set.keys.ops.verify_key)
     assert refused.value.code == "malformed"
+
+
+def test_a_damaged_sequence_file_refuses_every_command_instead_of_starting_over(
+    tmp_path: Path,
+) -> None:
+    state = tmp_path / "command-seq"
+    state.write_text("not a number\n")
+    gate = CommandGate("cp-0001", state)
+    command = Command("cp-0001", 1, 1_000, 1_300, Action.IDENTIFY)
+    with pytest.raises(CommandRefused) as refused:
+        gate.admit(command, 1_100)
+    assert refused.value.code == "state_damaged"
