@@ -152,12 +152,12 @@ def test_newest_verdict_wins_and_the_scan_thread_never_waits(p: Passes) -> None:
     display = ScreenDisplay(surface, VI, clear_after_s=5.0)
     try:
         verdicts = [p.verdict(name) for name in ("expired", "revoked", "forged", "valid")]
-        started = time.perf_counter()
+        # The panel is hung (its gate is closed): were a hand-off to wait for it, this
+        # loop would never end. Every call returns, and nothing was drawn meanwhile.
         for _ in range(250):
             for verdict in verdicts:
                 display.show(verdict)
-        per_call = (time.perf_counter() - started) / 1000
-        assert per_call < 0.001  # the panel is hung, yet every hand-off returned at once
+        assert len(surface.drawn) == 0
         surface.gate.set()
         deadline = time.monotonic() + 3
         while len(surface.drawn) < 2 and time.monotonic() < deadline:
