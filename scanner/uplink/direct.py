@@ -75,12 +75,17 @@ class DirectMessages:
 
     def send_pending(self, conn: Connection) -> bool:
         """Send what is queued, oldest first; False if the link failed (the rest stays queued)."""
-        while self._transient:
-            topic, payload = self._transient[0]
+        # Take the item off before sending: other threads append meanwhile, and on a
+        # full deque an append evicts the head, so a peek-then-pop could drop an
+        # unsent message. A failed send puts it back at the head.
+        while True:
+            try:
+                topic, payload = self._transient.popleft()
+            except IndexError:
+                return True
             if not self._publisher.publish_ok(conn, topic, payload):
+                self._transient.appendleft((topic, payload))
                 return False
-            self._transient.popleft()
-        return True
 
     def send_heartbeat(self, conn: Connection, session: int, uplink: Mapping[str, object]) -> None:
         """Publish a heartbeat (without waiting): the source's part, the outbox and ``uplink``."""
