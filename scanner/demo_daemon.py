@@ -46,7 +46,17 @@ from scanner.trust.store import TrustStore
 
 TOPIC_ROOT = "checkpoint/v1"
 # What the synthetic camera shows, in turn: sample passes and QR codes that are not passes.
-SHOWN = ("valid", "expired", "forged", "revoked", "not-a-pass", "unknown-key", "test-card")
+SHOWN = (
+    "valid",
+    "expired",
+    "not-yet-valid",
+    "forged",
+    "revoked",
+    "not-a-pass",
+    "unknown-key",
+    "malformed",
+    "test-card",
+)
 OTHER_CODES = ("WIFI:T:WPA;S:cafe-guest;P:hunter2;;", "BEGIN:VCARD\nFN:Someone\nEND:VCARD")
 
 
