@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from app_support import Site, committed_alerts, prepare
 from gpiozero.pins.mock import MockFactory
-from test_app import Site, committed_alerts, prepare
 
 from scanner.app import App
 from scanner.camera.base import Frame

@@ -1,18 +1,33 @@
-"""Every verdict and reason code, each produced from a real signed input."""
+"""Every verdict and reason code, each produced from a real signed input.
+
+Time, trust-bundle and clock states and the Verifier's clock floor are in
+test_verify_clock.py.
+"""
 
 from __future__ import annotations
 
 import zlib
-from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import cbor2
 import pytest
 from nacl.signing import SigningKey
+from verify_support import (
+    DAY,
+    NOW,
+    _bundle,
+    _check,
+    _claims,
+    _info,
+    _issue,
+    _issue_payload,
+    _snapshot,
+    fixture_sample_set,  # noqa: F401 - fixtures
+    fixture_trust,  # noqa: F401 - fixtures
+)
 
 from scanner import samples
-from scanner.model import ClockState, Holder, Outcome, PassInfo, PassKind, Reason, TrustState
+from scanner.model import ClockState, Holder, Outcome, PassKind, Reason
 from scanner.passes import base45, qrtext
 from scanner.passes.claims import (
     CLAIM_CHECKPOINT,
@@ -21,9 +36,6 @@ from scanner.passes.claims import (
     CLAIM_IAT,
     CLAIM_ISS,
     CLAIM_NBF,
-    HOLDER_ID_LAST4,
-    HOLDER_KIND,
-    HOLDER_NAME,
     encode_claims,
 )
 from scanner.passes.cose import (
@@ -37,94 +49,9 @@ from scanner.passes.cose import (
     sig_structure,
     sign1,
 )
-from scanner.trust.bundle import IssuerKey, encode_bundle, parse_bundle
-from scanner.trust.clock import PinnedClock, TrustedClock
-from scanner.trust.revocations import parse_update
-from scanner.trust.revset import RevocationSet
+from scanner.trust.bundle import IssuerKey
 from scanner.trust.snapshot import TrustSnapshot
-from scanner.verify import Enforcement, Policy, Verifier, verify_text
-
-NOW = 1_796_083_200  # 2026-12-01T00:00:00Z
-DAY = samples.DAY
-
-
-@pytest.fixture(scope="module")
-def sample_set() -> samples.SampleSet:
-    return samples.build(NOW)
-
-
-@pytest.fixture(scope="module")
-def trust(sample_set: samples.SampleSet) -> TrustSnapshot:
-    return _snapshot(sample_set, sample_set.bundle)
-
-
-def _snapshot(sample_set: samples.SampleSet, bundle_bytes: bytes) -> TrustSnapshot:
-    bundle = parse_bundle(bundle_bytes, sample_set.keys.root.verify_key)
-    update = parse_update(sample_set.revocations, bundle.revocation_key)
-    revoked = RevocationSet.empty().apply(update.added, update.removed)
-    return TrustSnapshot(bundle, revoked, update.serial)
-
-
-def _bundle(
-    sample_set: samples.SampleSet,
-    *,
-    issuer: IssuerKey | None = None,
-    issued_at: int = NOW - DAY,
-    expires_at: int = NOW + 365 * DAY,
-) -> bytes:
-    keys = sample_set.keys
-    return encode_bundle(
-        keys.root,
-        version=2,
-        issued_at=issued_at,
-        expires_at=expires_at,
-        issuers=[issuer or IssuerKey(keys.issuer.verify_key, 0, NOW + 365 * DAY)],
-        revocation_key=keys.revocation.verify_key,
-    )
-
-
-def _info(**changes: Any) -> PassInfo:
-    base = PassInfo(
-        pass_id="P-100001",
-        issuer="VN-CP",
-        kid=b"",
-        kind=PassKind.TRAVEL,
-        holder=Holder("NGUYEN VAN A", "1234"),
-        issued_at=NOW - DAY,
-        not_before=NOW - DAY,
-        expires_at=NOW + 30 * DAY,
-    )
-    return replace(base, **changes)
-
-
-def _issue(key: SigningKey, info: PassInfo) -> bytes:
-    return qrtext.wrap(sign1(encode_claims(info), key)).encode()
-
-
-def _issue_payload(key: SigningKey, claims: Any) -> bytes:
-    """A pass whose payload is any CBOR value, genuinely signed by `key`."""
-    return qrtext.wrap(sign1(deterministic_dumps(claims), key)).encode()
-
-
-def _claims(changes: dict[int, Any] | None = None) -> dict[int, Any]:
-    claims: dict[int, Any] = {
-        CLAIM_ISS: "VN-CP",
-        CLAIM_IAT: NOW - DAY,
-        CLAIM_NBF: NOW - DAY,
-        CLAIM_EXP: NOW + 30 * DAY,
-        CLAIM_CTI: b"P-100002",
-        CLAIM_CHECKPOINT: {HOLDER_KIND: 1, HOLDER_NAME: "NGUYEN VAN A", HOLDER_ID_LAST4: "1234"},
-    }
-    claims.update(changes or {})
-    return claims
-
-
-def _check(text: bytes | str, trust: TrustSnapshot, **kwargs: Any) -> Any:
-    raw = text.encode() if isinstance(text, str) else text
-    return verify_text(
-        raw, trust, kwargs.pop("now", NOW), kwargs.pop("clock", ClockState.PINNED), **kwargs
-    )
-
+from scanner.verify import Enforcement, Policy, verify_text
 
 # --- the samples: one of each kind a checkpoint meets ---------------------------------
 
@@ -292,6 +219,27 @@ def test_compressed_real_pass_under_the_limits_is_accepted(
     assert _check(text, trust).accepted
 
 
+def test_signed_payload_that_is_truncated_cbor_is_malformed(
+    sample_set: samples.SampleSet, trust: TrustSnapshot
+) -> None:
+    payload = encode_claims(_info())[:-5]
+    text = qrtext.wrap(sign1(payload, sample_set.keys.issuer)).encode()
+    assert _check(text, trust).reason is Reason.MALFORMED
+
+
+def test_truncated_pass_is_malformed(sample_set: samples.SampleSet, trust: TrustSnapshot) -> None:
+    cose = qrtext.unwrap(sample_set.by_name("valid").text.encode())
+    assert _check("CP1:" + base45.encode(cose[:-20]), trust).reason is Reason.MALFORMED
+
+
+def test_a_pass_issued_after_its_own_expiry_is_malformed(
+    sample_set: samples.SampleSet, trust: TrustSnapshot
+) -> None:
+    odd = _info(issued_at=NOW + 10 * DAY, not_before=NOW - DAY, expires_at=NOW + DAY)
+    verdict = verify_text(_issue(sample_set.keys.issuer, odd), trust, NOW, ClockState.PINNED)
+    assert verdict.reason is Reason.MALFORMED
+
+
 # --- keys and signatures -------------------------------------------------------------
 
 
@@ -371,137 +319,7 @@ def test_signature_moved_onto_another_payload_is_bad_signature(
     assert _check(qrtext.wrap(cose), trust).reason is Reason.BAD_SIGNATURE
 
 
-# --- time and revocation -------------------------------------------------------------
-
-
-def test_pass_before_its_not_before_is_not_yet_valid(
-    sample_set: samples.SampleSet, trust: TrustSnapshot
-) -> None:
-    text = _issue(sample_set.keys.issuer, _info(not_before=NOW + 1))
-    verdict = _check(text, trust)
-    assert verdict.reason is Reason.NOT_YET_VALID
-    assert verdict.pass_id == "P-100001"
-
-
-def test_pass_valid_from_exactly_now_is_accepted(
-    sample_set: samples.SampleSet, trust: TrustSnapshot
-) -> None:
-    assert _check(_issue(sample_set.keys.issuer, _info(not_before=NOW)), trust).accepted
-
-
-def test_expired_pass_is_rejected(sample_set: samples.SampleSet, trust: TrustSnapshot) -> None:
-    verdict = _check(sample_set.by_name("expired").text, trust)
-    assert verdict.reason is Reason.EXPIRED
-    assert verdict.pass_id == "P-000002"
-
-
-def test_pass_expiring_exactly_now_is_expired(
-    sample_set: samples.SampleSet, trust: TrustSnapshot
-) -> None:
-    text = _issue(sample_set.keys.issuer, _info(expires_at=NOW))
-    assert _check(text, trust).reason is Reason.EXPIRED
-
-
-def test_revoked_pass_is_rejected(sample_set: samples.SampleSet, trust: TrustSnapshot) -> None:
-    verdict = _check(sample_set.by_name("revoked").text, trust)
-    assert verdict.reason is Reason.REVOKED
-    assert verdict.pass_id == "P-000666"
-
-
-def test_revocation_is_by_pass_id_so_a_reissued_pass_with_that_id_is_revoked(
-    sample_set: samples.SampleSet, trust: TrustSnapshot
-) -> None:
-    reissued = _issue(sample_set.keys.issuer, _info(pass_id="P-000666", holder=Holder("X", "1")))
-    assert _check(reissued, trust).reason is Reason.REVOKED
-
-
-def test_revoked_pass_is_accepted_by_trust_without_that_revocation(
-    sample_set: samples.SampleSet, trust: TrustSnapshot
-) -> None:
-    unrevoked = TrustSnapshot(trust.bundle, RevocationSet.empty(), 0)
-    assert _check(sample_set.by_name("revoked").text, unrevoked).accepted
-
-
-# --- trust bundle state --------------------------------------------------------------
-
-
-def test_fresh_bundle_is_flagged_fresh(sample_set: samples.SampleSet, trust: TrustSnapshot) -> None:
-    verdict = _check(sample_set.by_name("valid").text, trust)
-    assert verdict.trust is TrustState.FRESH
-
-
-def test_stale_bundle_is_flagged_and_still_accepts_by_default(
-    sample_set: samples.SampleSet,
-) -> None:
-    trust = _snapshot(sample_set, _bundle(sample_set, issued_at=NOW - 10 * DAY))
-    verdict = _check(sample_set.by_name("valid").text, trust)
-    assert verdict.accepted
-    assert verdict.trust is TrustState.STALE
-
-
-def test_stale_bundle_rejects_when_policy_fails_closed(sample_set: samples.SampleSet) -> None:
-    trust = _snapshot(sample_set, _bundle(sample_set, issued_at=NOW - 10 * DAY))
-    policy = Policy(stale_trust=Enforcement.REJECT)
-    verdict = _check(sample_set.by_name("valid").text, trust, policy=policy)
-    assert verdict.outcome is Outcome.REJECT
-    assert verdict.reason is Reason.TRUST_EXPIRED
-    assert verdict.trust is TrustState.STALE
-
-
-def test_expired_bundle_is_trust_expired_by_default(sample_set: samples.SampleSet) -> None:
-    trust = _snapshot(sample_set, _bundle(sample_set, issued_at=NOW - 400 * DAY, expires_at=NOW))
-    verdict = _check(sample_set.by_name("valid").text, trust)
-    assert verdict.reason is Reason.TRUST_EXPIRED
-    assert verdict.trust is TrustState.EXPIRED
-
-
-def test_expired_bundle_only_warns_when_policy_says_so(sample_set: samples.SampleSet) -> None:
-    trust = _snapshot(
-        sample_set, _bundle(sample_set, issued_at=NOW - 400 * DAY, expires_at=NOW - 1)
-    )
-    policy = Policy(expired_trust=Enforcement.WARN)
-    verdict = _check(sample_set.by_name("valid").text, trust, policy=policy)
-    assert verdict.accepted
-    assert verdict.trust is TrustState.EXPIRED
-
-
-def test_reject_verdicts_carry_the_trust_state_too(sample_set: samples.SampleSet) -> None:
-    trust = _snapshot(sample_set, _bundle(sample_set, issued_at=NOW - 10 * DAY))
-    verdict = _check(b"https://example.org/", trust)
-    assert verdict.reason is Reason.NOT_A_PASS
-    assert verdict.trust is TrustState.STALE
-
-
-# --- clock state ---------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("clock", list(ClockState))
-def test_clock_state_is_passed_through_to_the_verdict(
-    sample_set: samples.SampleSet, trust: TrustSnapshot, clock: ClockState
-) -> None:
-    verdict = _check(sample_set.by_name("valid").text, trust, clock=clock)
-    assert verdict.accepted, "default policy only warns about the clock"
-    assert verdict.clock is clock
-    rejected = _check(b"not a pass", trust, clock=clock)
-    assert rejected.clock is clock
-
-
-@pytest.mark.parametrize("clock", [ClockState.UNSYNCED, ClockState.BEHIND])
-def test_untrusted_clock_is_clock_untrusted_when_policy_fails_closed(
-    sample_set: samples.SampleSet, trust: TrustSnapshot, clock: ClockState
-) -> None:
-    policy = Policy(untrusted_clock=Enforcement.REJECT)
-    verdict = _check(sample_set.by_name("valid").text, trust, clock=clock, policy=policy)
-    assert verdict.reason is Reason.CLOCK_UNTRUSTED
-    assert verdict.clock is clock
-
-
-@pytest.mark.parametrize("clock", [ClockState.SYNCED, ClockState.PINNED])
-def test_trusted_clock_accepts_when_policy_fails_closed_on_untrusted_clocks(
-    sample_set: samples.SampleSet, trust: TrustSnapshot, clock: ClockState
-) -> None:
-    policy = Policy(untrusted_clock=Enforcement.REJECT)
-    assert _check(sample_set.by_name("valid").text, trust, clock=clock, policy=policy).accepted
+# --- all of them ---------------------------------------------------------------------
 
 
 def test_every_reason_code_is_produced_by_some_real_input(
@@ -536,115 +354,3 @@ def test_every_reason_code_is_produced_by_some_real_input(
         ).reason
     )
     assert produced == set(Reason)
-
-
-# --- the Verifier and the clock floor ------------------------------------------------
-
-
-def _floor_clock(tmp_path: Path, wall: int) -> TrustedClock:
-    return TrustedClock(tmp_path / "clock-floor", synced=lambda: False, wall=lambda: wall)
-
-
-def test_verifier_uses_its_clock_and_current_snapshot(
-    sample_set: samples.SampleSet, trust: TrustSnapshot
-) -> None:
-    verifier = Verifier(lambda: trust, PinnedClock(NOW + 40 * DAY))
-    verdict = verifier.verify(sample_set.by_name("valid").text.encode())
-    assert verdict.reason is Reason.EXPIRED
-    assert verdict.now == NOW + 40 * DAY
-    assert verdict.clock is ClockState.PINNED
-
-
-def test_verifier_raises_the_clock_floor_from_a_verified_pass_iat(
-    sample_set: samples.SampleSet, trust: TrustSnapshot, tmp_path: Path
-) -> None:
-    clock = _floor_clock(tmp_path, NOW)
-    iat = NOW + 3 * DAY  # signed by a trusted issuer: the present is at least this late
-    text = _issue(sample_set.keys.issuer, _info(issued_at=iat, not_before=NOW - DAY))
-    verdict = Verifier(lambda: trust, clock).verify(text)
-    assert verdict.accepted
-    assert clock.floor == iat
-    assert clock.now() == (iat, ClockState.BEHIND)
-
-
-def test_verifier_raises_the_floor_from_a_verified_but_rejected_pass(
-    sample_set: samples.SampleSet, trust: TrustSnapshot, tmp_path: Path
-) -> None:
-    clock = _floor_clock(tmp_path, NOW)
-    text = _issue(sample_set.keys.issuer, _info(issued_at=NOW + 2 * DAY, not_before=NOW + DAY))
-    verdict = Verifier(lambda: trust, clock).verify(text)
-    assert verdict.reason is Reason.NOT_YET_VALID
-    assert clock.floor == NOW + 2 * DAY
-
-
-@pytest.mark.parametrize("attack", ["unknown-key", "bad-signature", "revoked-key"])
-def test_verifier_does_not_raise_the_floor_from_an_unverified_pass(
-    sample_set: samples.SampleSet, trust: TrustSnapshot, tmp_path: Path, attack: str
-) -> None:
-    far = NOW + 3650 * DAY  # a forger's iat that would expire every pass for good
-    info = _info(issued_at=far, expires_at=far + DAY)
-    used_trust = trust
-    if attack == "unknown-key":
-        text = _issue(SigningKey.generate(), info)
-    elif attack == "bad-signature":
-        genuine = parse_sign1(qrtext.unwrap(_issue(sample_set.keys.issuer, _info())))
-        forged = cbor2.dumps(
-            cbor2.CBORTag(
-                COSE_SIGN1_TAG, [genuine.protected, {}, encode_claims(info), genuine.signature]
-            )
-        )
-        text = qrtext.wrap(forged).encode()
-    else:
-        retired = IssuerKey(sample_set.keys.issuer.verify_key, 0, far + DAY, revoked=True)
-        used_trust = _snapshot(sample_set, _bundle(sample_set, issuer=retired))
-        text = _issue(sample_set.keys.issuer, info)
-    clock = _floor_clock(tmp_path, NOW)
-    verdict = Verifier(lambda: used_trust, clock).verify(text)
-    assert not verdict.accepted
-    assert clock.floor == 0
-    assert clock.now() == (NOW, ClockState.UNSYNCED)
-
-
-def test_signed_payload_that_is_truncated_cbor_is_malformed(
-    sample_set: samples.SampleSet, trust: TrustSnapshot
-) -> None:
-    payload = encode_claims(_info())[:-5]
-    text = qrtext.wrap(sign1(payload, sample_set.keys.issuer)).encode()
-    assert _check(text, trust).reason is Reason.MALFORMED
-
-
-def test_truncated_pass_is_malformed(sample_set: samples.SampleSet, trust: TrustSnapshot) -> None:
-    cose = qrtext.unwrap(sample_set.by_name("valid").text.encode())
-    assert _check("CP1:" + base45.encode(cose[:-20]), trust).reason is Reason.MALFORMED
-
-
-def test_a_revoked_pass_never_moves_the_floor(
-    sample_set: samples.SampleSet, trust: TrustSnapshot, tmp_path: Path
-) -> None:
-    clock = _floor_clock(tmp_path, NOW)
-    far = NOW + 20 * 365 * DAY
-    revoked = _info(pass_id="P-000666", issued_at=far - DAY, not_before=NOW - DAY, expires_at=far)
-    verdict = Verifier(lambda: trust, clock).verify(_issue(sample_set.keys.issuer, revoked))
-    assert verdict.reason is Reason.REVOKED
-    assert clock.floor < NOW + DAY
-
-
-def test_a_forward_dated_pass_moves_the_floor_no_further_than_the_bundle_lets_it(
-    sample_set: samples.SampleSet, trust: TrustSnapshot, tmp_path: Path
-) -> None:
-    clock = _floor_clock(tmp_path, NOW)
-    far = NOW + 20 * 365 * DAY
-    dated = _info(issued_at=far - DAY, not_before=far - DAY, expires_at=far)
-    verdict = Verifier(lambda: trust, clock).verify(_issue(sample_set.keys.issuer, dated))
-    assert verdict.reason is Reason.NOT_YET_VALID
-    assert clock.floor <= trust.bundle.issued_at + trust.bundle.stale_after
-    # A genuine pass of today is still accepted afterwards.
-    assert Verifier(lambda: trust, clock).verify(_issue(sample_set.keys.issuer, _info())).accepted
-
-
-def test_a_pass_issued_after_its_own_expiry_is_malformed(
-    sample_set: samples.SampleSet, trust: TrustSnapshot
-) -> None:
-    odd = _info(issued_at=NOW + 10 * DAY, not_before=NOW - DAY, expires_at=NOW + DAY)
-    verdict = verify_text(_issue(sample_set.keys.issuer, odd), trust, NOW, ClockState.PINNED)
-    assert verdict.reason is Reason.MALFORMED
