@@ -6,7 +6,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from broker import Broker, Receiver, find_mosquitto
+
+# Helpers shared between test files assert too: give them pytest's detailed messages.
+pytest.register_assert_rewrite(
+    "app_support",
+    "broker",
+    "config_support",
+    "display_support",
+    "fuzz_verify_support",
+    "lights_support",
+    "ops_support",
+    "provisioning_kit",
+    "verify_support",
+)
+
+from broker import Broker, Receiver, find_mosquitto  # noqa: E402 - after the rewrite hook
 
 # -- MQTT: a real Mosquitto per test (uplink) --------------------------------------
 
