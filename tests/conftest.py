@@ -13,6 +13,7 @@ pytest.register_assert_rewrite(
     "broker",
     "config_support",
     "display_support",
+    "downlink_support",
     "fuzz_verify_support",
     "lights_support",
     "ops_support",

@@ -7,12 +7,12 @@ actions a command triggers and what goes back to central (alerts, results).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import cbor2
 import pytest
+from downlink_support import Central
 from nacl.signing import SigningKey
 
 from scanner import samples
@@ -36,29 +36,6 @@ from scanner.uplink.inbound import DownlinkKind, DownlinkMessage
 NOW = 1_796_083_200  # 2026-12-01T00:00:00Z
 DEVICE = "cp-0123456789abcdef"
 OTHER_DEVICE = "cp-fedcba9876543210"
-
-
-@dataclass
-class Central:
-    """The other side of the downlink: what the device did and what it said back."""
-
-    actions: list[str] = field(default_factory=list)
-    alerts: list[tuple[str, dict[str, object]]] = field(default_factory=list)
-    results: list[dict[str, object]] = field(default_factory=list)
-    catchups: list[tuple[int, int]] = field(default_factory=list)
-
-    def downlink_actions(self) -> DownlinkActions:
-        return DownlinkActions(
-            identify=lambda: self.actions.append("identify"),
-            flush=lambda: self.actions.append("flush"),
-            report=lambda: self.actions.append("report"),
-            alert=self._alert,
-            command_result=lambda doc: self.results.append(dict(doc)),
-            request_catchup=lambda v, s: self.catchups.append((v, s)),
-        )
-
-    def _alert(self, code: str, detail: Mapping[str, object]) -> None:
-        self.alerts.append((code, dict(detail)))
 
 
 @dataclass

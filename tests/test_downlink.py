@@ -7,19 +7,19 @@ requests and actions. Every refusal must leave the store as it was.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import cbor2
 import pytest
+from downlink_support import Central
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nacl.signing import SigningKey
 
 from scanner import samples
 from scanner.commands import Action, Command, CommandGate, encode_command
-from scanner.downlink import Downlink, DownlinkActions
+from scanner.downlink import Downlink
 from scanner.passes.cose import COSE_SIGN1_TAG, deterministic_dumps, parse_sign1, sign1
 from scanner.trust.bundle import IssuerKey, encode_bundle
 from scanner.trust.clock import PinnedClock, TrustedClock
@@ -31,33 +31,6 @@ NOW = 1_796_083_200  # 2026-12-01T00:00:00Z
 DAY = samples.DAY
 DEVICE = "cp-0123456789abcdef"
 TRUST_KINDS = (DownlinkKind.TRUST_BUNDLE, DownlinkKind.REVOCATIONS, DownlinkKind.TRUST_CATCHUP)
-
-
-@dataclass
-class Central:
-    """What the device said back and did."""
-
-    actions: list[str] = field(default_factory=list)
-    alerts: list[tuple[str, dict[str, object]]] = field(default_factory=list)
-    results: list[dict[str, object]] = field(default_factory=list)
-    catchups: list[tuple[int, int]] = field(default_factory=list)
-
-    def downlink_actions(self) -> DownlinkActions:
-        return DownlinkActions(
-            identify=lambda: self.actions.append("identify"),
-            flush=lambda: self.actions.append("flush"),
-            report=lambda: self.actions.append("report"),
-            alert=self._alert,
-            command_result=lambda doc: self.results.append(dict(doc)),
-            request_catchup=lambda v, s: self.catchups.append((v, s)),
-        )
-
-    def _alert(self, code: str, detail: Mapping[str, object]) -> None:
-        self.alerts.append((code, dict(detail)))
-
-    @property
-    def alert_codes(self) -> list[str]:
-        return [code for code, _ in self.alerts]
 
 
 @dataclass
