@@ -269,12 +269,3 @@ def fixture_start_app() -> Iterator[Callable[..., Running]]:
         r.stop.set()
         r.thread.join(WAIT_S)
         r.app.stop()
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = WAIT_S) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()

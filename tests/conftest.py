@@ -19,6 +19,7 @@ pytest.register_assert_rewrite(
     "ops_support",
     "provisioning_kit",
     "verify_support",
+    "waiting",
 )
 
 from broker import Broker, Receiver, find_mosquitto  # noqa: E402 - after the rewrite hook

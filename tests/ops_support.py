@@ -113,15 +113,6 @@ def enroll(url: str, *devices: SimulatedDevice) -> None:
     db.close()
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
-
-
 class Publisher:
     """A bare MQTT v5 client that publishes what a test crafts (signed or not) at QoS 1."""
 

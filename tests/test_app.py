@@ -27,10 +27,10 @@ from app_support import (
     fixture_start_app,  # noqa: F401 - fixtures
     presentation,
     replay_camera,
-    wait_until,
     write_frames,
 )
 from gpiozero.pins.mock import MockFactory
+from waiting import wait_until
 
 from scanner.config import OutboxSection
 from scanner.lights.signals import DeviceState

@@ -21,13 +21,13 @@ from app_support import (
     fixture_start_app,  # noqa: F401 - fixtures
     presentation,
     replay_camera,
-    wait_until,
     write_frames,
 )
 from broker import Broker, Receiver
 from gpiozero.pins.mock import MockFactory
 from nacl.signing import SigningKey
 from paho.mqtt.enums import CallbackAPIVersion
+from waiting import wait_until
 
 from scanner.commands import Action, Command, encode_command
 from scanner.config import MqttSection

@@ -17,8 +17,8 @@ from ops_support import (  # noqa: F401 - fixtures
     postgres_admin,
     postgres_url,
     scan_event,
-    wait_until,
 )
+from waiting import wait_until
 
 from ops.collector import Collector, CollectorConfig
 from ops.db import open_database

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 from broker import Broker
-from ops_support import DeviceFactory, enroll, make_device, wait_until  # noqa: F401
+from ops_support import DeviceFactory, enroll, make_device  # noqa: F401
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from waiting import wait_until
 
 from ops.collector import Collector, CollectorConfig
 from ops.dashboard.server import RunningDashboard, serve

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from nacl.signing import SigningKey
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from waiting import wait_until
 
 from scanner.model import ClockState, Outcome
 from scanner.outbox import EventKind, Outbox, OutboxEvent
@@ -55,15 +55,6 @@ def config(broker: Broker, state: Path, **overrides: object) -> UplinkConfig:
     }
     settings.update(overrides)
     return UplinkConfig(**settings)  # type: ignore[arg-type]
-
-
-def wait_until(predicate: object, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return True
-        time.sleep(0.02)
-    return False
 
 
 @pytest.fixture

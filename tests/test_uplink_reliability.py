@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from broker import Broker, Receiver
 from nacl.signing import SigningKey
+from waiting import wait_until
 
 from scanner.model import ClockState, Outcome
 from scanner.outbox import EventKind, Outbox, OutboxEvent
@@ -49,15 +50,6 @@ def fast_config(broker: Broker, state: Path, **overrides: object) -> UplinkConfi
     }
     settings.update(overrides)
     return UplinkConfig(**settings)  # type: ignore[arg-type]
-
-
-def wait_until(predicate: object, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return True
-        time.sleep(0.02)
-    return False
 
 
 @pytest.mark.slow
