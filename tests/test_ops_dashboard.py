@@ -14,6 +14,7 @@ import pytest
 from broker import Broker
 from ops_support import DeviceFactory, enroll, make_device  # noqa: F401
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from waiting import wait_until
@@ -81,7 +82,13 @@ def log_in(driver: webdriver.Chrome, base: str) -> None:
 
 
 def cell_texts(driver: webdriver.Chrome, selector: str) -> list[str]:
-    return [node.text for node in driver.find_elements(By.CSS_SELECTOR, selector)]
+    """The cells' texts now; the live page redraws its rows, so read them in one pass."""
+    for _ in range(5):
+        try:
+            return [node.text for node in driver.find_elements(By.CSS_SELECTOR, selector)]
+        except StaleElementReferenceException:
+            continue  # the row was redrawn between finding and reading it: read again
+    return []
 
 
 def status_of(url: str, headers: dict[str, str] | None = None) -> int:
