@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -40,15 +40,52 @@ class Database(Protocol):
     def close(self) -> None: ...
 
 
-class SqliteDatabase:
+class _Shared:
+    """What both backends share: one lock, and transactions that nest by counting.
+
+    Only the outermost `transaction` opens and ends a real one (`_outermost`); an
+    inner one joins it, so store methods can call each other inside a batch.
+    """
+
+    _db: Any
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._depth = 0
+
+    def _outermost(self) -> AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            self._depth = 1
+            try:
+                with self._outermost():
+                    yield
+            finally:
+                self._depth = 0
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+class SqliteDatabase(_Shared):
     """SQLite in WAL mode: readers (the dashboard) never wait for the collector's writes."""
 
     kind = "sqlite"
 
     def __init__(self, path: Path) -> None:
+        super().__init__()
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        self._depth = 0
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         # FULL: the collector PUBACKs right after COMMIT, so a commit that a
@@ -66,40 +103,24 @@ class SqliteDatabase:
 
     def execute(self, sql: str, params: Params = ()) -> int:
         with self._lock:
-            return self._db.execute(sql, tuple(params)).rowcount
+            return int(self._db.execute(sql, tuple(params)).rowcount)
 
     def executemany(self, sql: str, rows: Sequence[Params]) -> None:
         with self._lock:
             self._db.executemany(sql, rows)
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        with self._lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield
-                finally:
-                    self._depth -= 1
-                return
-            self._db.execute("BEGIN IMMEDIATE")
-            self._depth = 1
-            try:
-                yield
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            else:
-                self._db.execute("COMMIT")
-            finally:
-                self._depth = 0
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+    def _outermost(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
 
-class PostgresDatabase:
+class PostgresDatabase(_Shared):
     """PostgreSQL through psycopg 3; the same statements with ``?`` turned into ``%s``."""
 
     kind = "postgresql"
@@ -107,9 +128,8 @@ class PostgresDatabase:
     def __init__(self, dsn: str) -> None:
         import psycopg  # noqa: PLC0415 - only needed when a PostgreSQL DSN is given
 
+        super().__init__()
         self._psycopg = psycopg
-        self._lock = threading.RLock()
-        self._depth = 0
         try:
             self._db = psycopg.connect(dsn, autocommit=True, connect_timeout=10)
         except psycopg.Error as exc:
@@ -131,28 +151,14 @@ class PostgresDatabase:
 
     def execute(self, sql: str, params: Params = ()) -> int:
         with self._lock:
-            return self._db.execute(self._sql(sql), tuple(params)).rowcount
+            return int(self._db.execute(self._sql(sql), tuple(params)).rowcount)
 
     def executemany(self, sql: str, rows: Sequence[Params]) -> None:
         with self._lock, self._db.cursor() as cursor:
             cursor.executemany(self._sql(sql), rows)
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        with self._lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield
-                finally:
-                    self._depth -= 1
-                return
-            self._depth = 1
-            try:
-                with self._db.transaction():
-                    yield
-            finally:
-                self._depth = 0
+    def _outermost(self) -> AbstractContextManager[Any]:
+        return self._db.transaction()  # type: ignore[no-any-return]
 
     def copy_rows(self, table: str, columns: Sequence[str], rows: Any) -> None:
         """COPY rows in (bulk loads for the tracing benchmark)."""
@@ -161,10 +167,6 @@ class PostgresDatabase:
             with cursor.copy(statement) as copy:
                 for row in rows:
                     copy.write_row(row)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
 
 
 def open_database(url: str) -> SqliteDatabase | PostgresDatabase:
