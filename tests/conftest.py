@@ -18,6 +18,7 @@ pytest.register_assert_rewrite(
     "lights_support",
     "ops_support",
     "provisioning_kit",
+    "uplink_support",
     "verify_support",
     "waiting",
 )

@@ -14,6 +14,7 @@ from nacl.signing import SigningKey
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from uplink_support import fast_config
 from waiting import wait_until
 
 from scanner.model import ClockState, Outcome
@@ -43,18 +44,7 @@ def scan(n: int) -> OutboxEvent:
 
 
 def config(broker: Broker, state: Path, **overrides: object) -> UplinkConfig:
-    settings: dict[str, object] = {
-        "broker_url": broker.url,
-        "device_id": DEVICE,
-        "state_dir": state,
-        "reconnect_min_delay_s": 0.05,
-        "reconnect_max_delay_s": 0.3,
-        "poll_interval_s": 0.05,
-        "heartbeat_interval_s": 0.2,
-        "ack_timeout_s": 5.0,
-    }
-    settings.update(overrides)
-    return UplinkConfig(**settings)  # type: ignore[arg-type]
+    return fast_config(broker, state, DEVICE, **{"heartbeat_interval_s": 0.2, **overrides})
 
 
 @pytest.fixture

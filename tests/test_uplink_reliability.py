@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 from broker import Broker, Receiver
 from nacl.signing import SigningKey
+from uplink_support import fast_config
 from waiting import wait_until
 
 from scanner.model import ClockState, Outcome
 from scanner.outbox import EventKind, Outbox, OutboxEvent
-from scanner.uplink import Uplink, UplinkConfig
+from scanner.uplink import Uplink
 
 DEVICE = "dev-rel"
 CHILD = Path(__file__).with_name("uplink_child.py")
@@ -38,20 +39,6 @@ def decision(n: int, device: str = DEVICE) -> OutboxEvent:
     )
 
 
-def fast_config(broker: Broker, state: Path, **overrides: object) -> UplinkConfig:
-    settings: dict[str, object] = {
-        "broker_url": broker.url,
-        "device_id": DEVICE,
-        "state_dir": state,
-        "reconnect_min_delay_s": 0.05,
-        "reconnect_max_delay_s": 0.3,
-        "poll_interval_s": 0.05,
-        "ack_timeout_s": 5.0,
-    }
-    settings.update(overrides)
-    return UplinkConfig(**settings)  # type: ignore[arg-type]
-
-
 @pytest.mark.slow
 def test_1000_decisions_made_while_the_broker_is_down_arrive_exactly_once(
     tmp_path: Path, mosquitto_binary: str
@@ -62,7 +49,7 @@ def test_1000_decisions_made_while_the_broker_is_down_arrive_exactly_once(
     broker.start()
     receiver = Receiver(broker.port, client_id="central-persistent", persistent=True)
     outbox = Outbox(tmp_path / "state")
-    uplink = Uplink(fast_config(broker, tmp_path / "state"), outbox, SigningKey.generate())
+    uplink = Uplink(fast_config(broker, tmp_path / "state", DEVICE), outbox, SigningKey.generate())
     uplink.start()
     try:
         assert wait_until(lambda: uplink.connected)
@@ -92,7 +79,9 @@ def test_a_batch_over_the_brokers_size_limit_is_split_and_delivered_not_dropped(
     receiver = Receiver(broker.port)
     outbox = Outbox(tmp_path / "state")
     seqs = [outbox.record(decision(i)) for i in range(200)]
-    config = fast_config(broker, tmp_path / "state", batch_max_events=200, batch_max_bytes=65536)
+    config = fast_config(
+        broker, tmp_path / "state", DEVICE, batch_max_events=200, batch_max_bytes=65536
+    )
     uplink = Uplink(config, outbox, SigningKey.generate())
     uplink.start()
     try:
