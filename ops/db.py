@@ -201,6 +201,14 @@ class PostgresDatabase(_Shared):
     def _outermost(self) -> AbstractContextManager[Any]:
         return self._live().transaction()  # type: ignore[no-any-return]
 
+    def drop_days_before(self, day: int) -> list[str]:
+        """Drop the day partitions wholly before ``day`` (retention); their names."""
+        with self.transaction():
+            self._db.execute(f"SELECT pg_advisory_xact_lock({migrations.SCHEMA_LOCK})")
+            dropped = partitions.drop_before(self._db, day)
+        self._days = {d for d in self._days if d >= day}
+        return dropped
+
     def copy_rows(self, table: str, columns: Sequence[str], rows: Any) -> None:
         """COPY rows in (bulk loads for the tracing benchmark)."""
         with self._lock, self._db.cursor() as cursor:
