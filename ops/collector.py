@@ -53,6 +53,14 @@ class _Item:
     mid: int
     qos: int
     received_at: float
+    parsed: ingest.Parsed | _Unparsed
+
+
+class _Unparsed:
+    """The network thread left the check to the writer (it needs the database)."""
+
+
+UNPARSED = _Unparsed()
 
 
 def make_client(config: CollectorConfig) -> tuple[mqtt.Client, BrokerAddress]:
@@ -165,7 +173,17 @@ class Collector:
         props = getattr(msg.properties, "UserProperty", None) or []
         properties = tuple((str(k), str(v)) for k, v in props[:_MAX_PROPERTIES])
         message = ingest.Message(msg.topic, bytes(msg.payload), properties)
-        self._queue.put(_Item(message, msg.mid, msg.qos, time.time()))
+        # Checked here, against the keys already known: the signature check runs
+        # in libsodium without the GIL, so it overlaps the writer's database
+        # work. A unit not known yet is looked up by the writer.
+        parsed: ingest.Parsed | _Unparsed = UNPARSED
+        try:
+            parsed = ingest.parse(message, self.config.topic_root, self._keys.get)
+        except Exception:
+            log.debug("parse left to the writer", exc_info=True)
+        if isinstance(parsed, ingest.Refused) and parsed.reason == "unknown_device":
+            parsed = UNPARSED
+        self._queue.put(_Item(message, msg.mid, msg.qos, time.time(), parsed))
 
     # -- the writer thread -------------------------------------------------------------
 
@@ -236,7 +254,13 @@ class Collector:
         now = time.time()
         root = self.config.topic_root
         entries = [
-            (item.message, ingest.parse(item.message, root, self._key_for)) for item in group
+            (
+                item.message,
+                ingest.parse(item.message, root, self._key_for)
+                if isinstance(item.parsed, _Unparsed)
+                else item.parsed,
+            )
+            for item in group
         ]
         result = self.store.apply(entries, now)
         self._account(len(group), result)

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ops.db import Database
+from ops.db import Database, write_many
 from ops.ingest import Batch, covered_through
 from ops.schema import EVENT_COLUMNS
 
@@ -88,19 +88,29 @@ def write(db: Database, batches: Sequence[Batch], now: float, *, max_seq_ahead: 
 def _lock(db: Database, keys: list[StreamKey], now: float) -> dict[StreamKey, _Stream]:
     # The insert makes sure each row exists (a second collector inserting the
     # same new stream waits for the first to commit), then the SELECT locks.
-    db.executemany(
+    write_many(
+        db,
         "INSERT INTO streams (device_id, store, contiguous, highest, missing, updated_at)"
         " VALUES (?, ?, 0, 0, 0, ?) ON CONFLICT (device_id, store) DO NOTHING",
         [(device, store, now) for device, store in keys],
+        postgres="INSERT INTO streams (device_id, store, contiguous, highest, missing, updated_at)"
+        " SELECT d, s, 0, 0, 0, u FROM unnest(?::text[], ?::text[], ?::float8[]) AS t(d, s, u)"
+        " ON CONFLICT (device_id, store) DO NOTHING",
     )
     devices = sorted({device for device, _ in keys})
-    marks = ", ".join("?" * len(devices))
-    lock = " FOR UPDATE" if db.kind == "postgresql" else ""
-    rows = db.query(
-        "SELECT device_id, store, contiguous, highest FROM streams"  # noqa: S608 - marks only
-        f" WHERE device_id IN ({marks}) ORDER BY device_id, store{lock}",
-        devices,
-    )
+    if db.kind == "postgresql":
+        rows = db.query(
+            "SELECT device_id, store, contiguous, highest FROM streams"
+            " WHERE device_id = ANY(?) ORDER BY device_id, store FOR UPDATE",
+            (devices,),
+        )
+    else:
+        marks = ", ".join("?" * len(devices))
+        rows = db.query(
+            "SELECT device_id, store, contiguous, highest FROM streams"  # noqa: S608 - marks only
+            f" WHERE device_id IN ({marks})",
+            devices,
+        )
     found = {(str(d), str(s)): _Stream(int(c), int(h)) for d, s, c, h in rows}
     return {key: found[key] for key in keys}
 
@@ -206,10 +216,15 @@ def _advance(db: Database, streams: dict[StreamKey, _Stream], now: float) -> Non
                     covered += end - int(seq) + 1
             missing = highest - contiguous - covered
         updates.append((contiguous, highest, missing, now, device, store))
-    db.executemany(
+    write_many(
+        db,
         "UPDATE streams SET contiguous = ?, highest = ?, missing = ?, updated_at = ?"
         " WHERE device_id = ? AND store = ?",
         updates,
+        postgres="UPDATE streams SET contiguous = u.c, highest = u.h, missing = u.m,"
+        " updated_at = u.t FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::float8[],"
+        " ?::text[], ?::text[]) AS u(c, h, m, t, d, s)"
+        " WHERE streams.device_id = u.d AND streams.store = u.s",
     )
 
 
@@ -226,11 +241,16 @@ def _derive(db: Database, rows: list[Row], now: float) -> None:
             alerts.append((wall_time or now, row[0], row[17] or "unknown", row[2], row[18]))
     if minutes:
         # Sorted: two collectors take these row locks in the same order.
-        db.executemany(
+        write_many(
+            db,
             "INSERT INTO minutes (checkpoint_id, minute, device_id, outcome, reason, n)"
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (checkpoint_id, minute, device_id,"
             " outcome, reason) DO UPDATE SET n = minutes.n + excluded.n",
             [(*key, n) for key, n in sorted(minutes.items())],
+            postgres="INSERT INTO minutes (checkpoint_id, minute, device_id, outcome, reason, n)"
+            " SELECT * FROM unnest(?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[],"
+            " ?::bigint[]) ON CONFLICT (checkpoint_id, minute, device_id, outcome, reason)"
+            " DO UPDATE SET n = minutes.n + excluded.n",
         )
     if alerts:
         db.executemany(

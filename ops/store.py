@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from nacl.signing import VerifyKey
 
 from ops import eventlog
-from ops.db import Database
+from ops.db import Database, write_many
 from ops.ingest import Batch, Heartbeat, Message, Parsed, Refused, Status, TransientAlert
 from scanner.identity import device_id_for
 
 # A device's outbox holds at most ~1.5 million events (512 MiB); a batch that
 # would open a hole far wider than that is refused as a sequence from the future.
 DEFAULT_MAX_SEQ_AHEAD = 5_000_000
+LAST_SEEN_STEP_S = 5.0
 _STATE_RANK = {"online": 0, "offline": 1}
 # Quarantine keeps the payload verbatim up to this size; anything longer was
 # refused as too large and cannot be a scanner's batch, so only its head is kept.
@@ -62,6 +63,7 @@ class Store:
         self.db = db
         self.max_seq_ahead = max_seq_ahead
         self.collector = collector  # names this writer's own counter rows
+        self._seen_at: dict[str, float] = {}
 
     # -- enrollment --------------------------------------------------------------
 
@@ -156,20 +158,29 @@ class Store:
         )
 
     def _seen(self, devices: list[str], now: float) -> None:
-        if devices:
-            self.db.executemany(
-                "UPDATE devices SET last_seen = ? WHERE device_id = ?", [(now, d) for d in devices]
-            )
+        # last_seen to the nearest few seconds is all the dashboard needs; not
+        # rewriting a device's row for every one-event message saves a write.
+        devices = [d for d in devices if now - self._seen_at.get(d, 0.0) >= LAST_SEEN_STEP_S]
+        self._seen_at.update(dict.fromkeys(devices, now))
+        write_many(
+            self.db,
+            "UPDATE devices SET last_seen = ? WHERE device_id = ?",
+            [(now, d) for d in devices],
+            postgres="UPDATE devices SET last_seen = u.t FROM unnest(?::float8[], ?::text[])"
+            " AS u(t, d) WHERE devices.device_id = u.d",
+        )
 
     def _heartbeats(self, heartbeats: list[Heartbeat], now: float) -> None:
         """The latest heartbeat per device in the group, in one statement."""
         latest = {h.device_id: h for h in heartbeats}
-        if latest:
-            self.db.executemany(
-                "UPDATE devices SET heartbeat = ?, heartbeat_at = ?, last_seen = ?"
-                " WHERE device_id = ?",
-                [(h.document, now, now, d) for d, h in sorted(latest.items())],
-            )
+        write_many(
+            self.db,
+            "UPDATE devices SET heartbeat = ?, heartbeat_at = ?, last_seen = ? WHERE device_id = ?",
+            [(h.document, now, now, d) for d, h in sorted(latest.items())],
+            postgres="UPDATE devices SET heartbeat = u.h, heartbeat_at = u.a, last_seen = u.s"
+            " FROM unnest(?::text[], ?::float8[], ?::float8[], ?::text[]) AS u(h, a, s, d)"
+            " WHERE devices.device_id = u.d",
+        )
 
     def _refusals(self, refused: list[tuple[str, str]], now: float) -> None:
         """One row per (reason, device) so a flood of bad messages cannot fill the disk."""
@@ -226,13 +237,15 @@ class Store:
     def count(self, figures: dict[str, int]) -> None:
         """Add to this writer's own counter rows: no row is shared by two collectors."""
         rows = sorted((self.collector, name, n) for name, n in figures.items() if n)
-        if rows:
-            self.db.executemany(
-                "INSERT INTO collector_counters (collector, name, n) VALUES (?, ?, ?)"
-                " ON CONFLICT (collector, name) DO UPDATE SET"
-                " n = collector_counters.n + excluded.n",
-                rows,
-            )
+        write_many(
+            self.db,
+            "INSERT INTO collector_counters (collector, name, n) VALUES (?, ?, ?)"
+            " ON CONFLICT (collector, name) DO UPDATE SET n = collector_counters.n + excluded.n",
+            rows,
+            postgres="INSERT INTO collector_counters (collector, name, n)"
+            " SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[])"
+            " ON CONFLICT (collector, name) DO UPDATE SET n = collector_counters.n + excluded.n",
+        )
 
     def counters(self) -> dict[str, int]:
         return {str(name): int(n) for name, n in self.db.query("SELECT name, n FROM counters")}
