@@ -12,6 +12,9 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -166,6 +169,46 @@ def _bare(db: Database, messages: list[tuple[str, bytes, Any, list[dict[str, Any
     return elapsed
 
 
+def _shared(
+    broker: Broker, db_url: str, keys: list[SigningKey], count: int, *, n: int, tmp: Path
+) -> float:
+    """Messages/s with ``n`` collector processes on one shared subscription, live.
+
+    Each run has a group of its own: Mosquitto keeps queueing a share of the
+    group's messages for a member that left with a persistent session.
+    """
+    store_id = f"shared-{n}"
+    processes, logs = [], []
+    for i in range(n):
+        log_path = tmp / f"{store_id}-{i}.log"
+        argv = [sys.executable, "-m", "ops.cli", "collect", "--broker", broker.url, "--db",
+                db_url, "--shared", store_id, "--client-id", f"bench-{store_id}-{i}"]  # fmt: skip
+        with log_path.open("wb") as out:
+            processes.append(subprocess.Popen(argv, stdout=out, stderr=out))  # noqa: S603
+        logs.append(log_path)
+    db = open_database(db_url)
+    try:
+        deadline = time.monotonic() + 60
+        while not all("collector subscribed" in p.read_text(errors="replace") for p in logs):
+            if time.monotonic() > deadline:
+                raise CommandError("a collector did not start")
+            time.sleep(0.05)
+        messages = _messages(keys, store_id, count, 1)
+        started = time.perf_counter()
+        _publish(broker.port, messages)
+        sql = "SELECT COUNT(*) FROM events WHERE store = ?"
+        while int(db.query(sql, (store_id,))[0][0]) < count:
+            if time.monotonic() > deadline + 600:
+                raise CommandError("the shared collectors did not store everything")
+            time.sleep(0.05)
+        return count / (time.perf_counter() - started)
+    finally:
+        db.close()
+        for process in processes:
+            process.send_signal(signal.SIGTERM)  # only the PIDs started here
+            process.wait(60)
+
+
 def run(db_url: str, sizes: dict[int, int], devices: int, tmp: Path) -> dict[str, Any]:
     db = open_database(db_url)
     if db.query("SELECT 1 FROM events LIMIT 1"):
@@ -200,6 +243,13 @@ def run(db_url: str, sizes: dict[int, int], devices: int, tmp: Path) -> dict[str
                 "cpu_us_per_message": {
                     part: round(spent[part] / count * 1e6) for part in spent if part != "wall"
                 },
+            }
+        if db.kind == "postgresql":
+            one, two = (_shared(broker, db_url, keys, sizes[1], n=n, tmp=tmp) for n in (1, 2))
+            results["shared_subscription_live"] = {
+                "one_collector_messages_per_s": round(one),
+                "two_collectors_messages_per_s": round(two),
+                "two_to_one_ratio": round(two / one, 2),
             }
     finally:
         broker.kill()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
+import sqlite3
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from broker import Broker
@@ -151,3 +153,37 @@ def test_a_restored_unit_reusing_sequence_numbers_raises_a_conflict_not_a_duplic
     stored = query(db_url, "SELECT pass_id FROM events WHERE seq IN (2, 3) ORDER BY seq")
     assert [r[0] for r in stored] == ["PX2", "PX3"]  # the first record is never overwritten
     publisher.close()
+
+
+def test_a_collector_stopped_while_the_database_is_locked_acknowledges_nothing(
+    broker: Broker,
+    tmp_path: Path,
+    make_device: DeviceFactory,  # noqa: F811
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    url = f"sqlite:///{tmp_path}/ops.db"
+    device = make_device(broker.url)
+    enroll(url, device)
+    config = CollectorConfig(broker_url=broker.url, client_id="locked-out")
+    first = Collector(config, Store(open_database(url)))
+    first.start()
+    assert first.wait_subscribed(10)
+    blocker = sqlite3.connect(tmp_path / "ops.db", isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # another writer holds the database
+    publisher = Publisher(broker.port)
+    topic = f"checkpoint/v1/devices/{device.device_id}/scans"
+    publisher.publish(topic, batch(device, [scan_event(device, 1)]), device.key)
+    assert wait_until(lambda: first.stats["messages"] == 0 and not first._queue.empty())
+    first.stop()  # mid-retry: must leave the message to the broker
+    first.store.db.close()
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    assert scans_stored(url) == set()
+    second = Collector(config, Store(open_database(url)))  # same session
+    second.start()
+    try:
+        assert wait_until(lambda: scans_stored(url) == {1})
+    finally:
+        second.stop()
+        second.store.db.close()
+        publisher.close()
