@@ -118,7 +118,7 @@ def test_events_land_in_day_partitions_and_retention_drops_whole_days(
     assert again.inserted == 0
     # A day partition made later takes over the rows the default partition held.
     with db.transaction():
-        partitions.create_day(db._db, today + 30)  # noqa: SLF001 - the partition module's API
+        partitions.create_day(db._db, today + 30)
     assert dict(db.query("SELECT seq, tableoid::regclass::text FROM events"))[5] == (
         partitions.name_of(today + 30)
     )
