@@ -22,10 +22,9 @@ import pytest
 from gpiozero.pins.mock import MockFactory, MockPin
 from nacl.signing import SigningKey
 
-from scanner import samples
 from scanner.app import App
 from scanner.camera.replay import ReplayConfig
-from scanner.config import (
+from scanner.config.load import (
     CameraSection,
     Config,
     DecoderSection,
@@ -33,12 +32,13 @@ from scanner.config import (
     MqttSection,
     TrustSection,
 )
-from scanner.identity import device_id_for
+from scanner.decide.step import Decision
+from scanner.demo import samples
+from scanner.formats.qrimage import render_qr
 from scanner.lights.gpio import GpioIndicator
 from scanner.lights.signals import LightsConfig
-from scanner.outbox import OUTBOX_FILENAME
-from scanner.pipeline import Decision
-from scanner.qrimage import render_qr
+from scanner.outbox.queue import OUTBOX_FILENAME
+from scanner.trust.identity import device_id_for
 from scanner.trust.keys import public_key_text, write_private_key
 from scanner.trust.store import TrustStore
 
@@ -66,7 +66,7 @@ LIGHTS = LightsConfig(
 
 @dataclass
 class Site:
-    """A provisioned unit's files, as scanner/demo_daemon.py's _prepare lays them out."""
+    """A provisioned unit's files, as scanner/demo/daemon.py's _prepare lays them out."""
 
     directory: Path
     sample_set: samples.SampleSet

@@ -11,7 +11,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from scanner.localbroker import Broker, find_mosquitto, free_port
+from scanner.demo.broker import Broker, find_mosquitto, free_port
 
 __all__ = ["Broker", "Receiver", "find_mosquitto", "free_port"]
 

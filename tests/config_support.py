@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from scanner.config import parse
-from scanner.settings import ConfigError
+from scanner.config.convert import ConfigError
+from scanner.config.load import parse
 
 FULL = """\
 # Every section and most keys, as a technician might write them.

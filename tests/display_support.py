@@ -1,17 +1,17 @@
-"""Real signed verdicts for the display tests: scanner.samples verified by scanner.verify."""
+"""Real signed verdicts for the display tests: scanner.demo.samples verified by decide.verify."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scanner import samples
-from scanner.console import parse_instant
+from scanner.cli.kit import parse_instant
+from scanner.decide.verify import Enforcement, Policy, verify_text
+from scanner.demo import samples
 from scanner.model import ClockState, Reason, Verdict
 from scanner.trust.bundle import parse_bundle
-from scanner.trust.revocations import parse_update
-from scanner.trust.revset import RevocationSet
+from scanner.trust.revocation_set import RevocationSet
+from scanner.trust.revocation_update import parse_update
 from scanner.trust.snapshot import TrustSnapshot
-from scanner.verify import Enforcement, Policy, verify_text
 
 NOW = parse_instant("2026-12-01T00:00:00Z")
 DAY = samples.DAY

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from scanner.downlink import DownlinkActions
+from scanner.uplink.downlink import DownlinkActions
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """Shared inputs for the fuzz tests of the parse-and-verify path (test_fuzz_*.py): a real
-signed pass of scanner.samples and its trust, CBOR strategies, envelope builders, and
+signed pass of scanner.demo.samples and its trust, CBOR strategies, envelope builders, and
 the contract every hostile input must meet (a reject with a reason, no exception).
 """
 
@@ -12,14 +12,15 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from nacl.signing import SigningKey
 
-from scanner import samples
+from scanner.decide.verify import verify_text
+from scanner.demo import samples
+from scanner.formats import base45
+from scanner.formats.cose import COSE_SIGN1_TAG, key_id, sig_structure
+from scanner.formats.cp1 import qrtext
 from scanner.model import ClockState, Outcome, Reason, Verdict
-from scanner.passes import base45, qrtext
-from scanner.passes.cose import COSE_SIGN1_TAG, key_id, sig_structure
 from scanner.trust.bundle import parse_bundle
-from scanner.trust.revset import RevocationSet
+from scanner.trust.revocation_set import RevocationSet
 from scanner.trust.snapshot import TrustSnapshot
-from scanner.verify import verify_text
 
 NOW = 1_796_083_200  # 2026-12-01T00:00:00Z
 

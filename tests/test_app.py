@@ -32,7 +32,7 @@ from app_support import (
 from gpiozero.pins.mock import MockFactory
 from waiting import wait_until
 
-from scanner.config import OutboxSection
+from scanner.config.load import OutboxSection
 from scanner.lights.signals import DeviceState
 from scanner.model import Reason
 

@@ -29,11 +29,11 @@ from nacl.signing import SigningKey
 from paho.mqtt.enums import CallbackAPIVersion
 from waiting import wait_until
 
-from scanner.commands import Action, Command, encode_command
-from scanner.config import MqttSection
+from scanner.config.load import MqttSection
 from scanner.lights.gpio import LampState
 from scanner.lights.signals import LightsConfig
 from scanner.uplink import signing
+from scanner.uplink.commands import Action, Command, encode_command
 from scanner.uplink.topics import Topics
 
 # -- with a real Mosquitto --------------------------------------------------------------------

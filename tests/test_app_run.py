@@ -26,11 +26,11 @@ from app_support import (
 from gpiozero.pins.mock import MockFactory
 from nacl.signing import SigningKey
 
-from scanner import samples
 from scanner.app import App, StartupError
-from scanner.config import CameraSection, Config
-from scanner.identity import device_id_for
+from scanner.config.load import CameraSection, Config
+from scanner.demo import samples
 from scanner.trust.bundle import IssuerKey, encode_bundle
+from scanner.trust.identity import device_id_for
 from scanner.trust.keys import public_key_text
 from scanner.trust.store import REVOCATIONS_FILE
 
@@ -110,7 +110,7 @@ def test_run_command_notifies_systemd_pets_the_watchdog_and_exits_0_on_sigterm(
     sock, address = notify_socket
     config = _config_file(site, tmp_path / "scanner.toml")
     process = subprocess.Popen(
-        [sys.executable, "-m", "scanner.cli", "run", "--config", str(config)],
+        [sys.executable, "-m", "scanner.cli.dispatch", "run", "--config", str(config)],
         env=_subprocess_env(address),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -147,7 +147,7 @@ def test_run_command_with_a_startup_error_exits_1_with_one_error_line(
     (site.state / "identity" / "device.key").unlink()
     config = _config_file(site, tmp_path / "scanner.toml")
     result = subprocess.run(
-        [sys.executable, "-m", "scanner.cli", "run", "--config", str(config)],
+        [sys.executable, "-m", "scanner.cli.dispatch", "run", "--config", str(config)],
         env=_subprocess_env(),
         capture_output=True,
         check=False,
@@ -163,7 +163,7 @@ def test_run_command_with_a_startup_error_exits_1_with_one_error_line(
 def test_run_command_with_a_bad_config_exits_2(tmp_path: Path, site: Site) -> None:
     config = _config_file(site, tmp_path / "scanner.toml", extra="blue_pin = 5")
     result = subprocess.run(
-        [sys.executable, "-m", "scanner.cli", "run", "--config", str(config)],
+        [sys.executable, "-m", "scanner.cli.dispatch", "run", "--config", str(config)],
         env=_subprocess_env(),
         capture_output=True,
         check=False,

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scanner.passes import base45
-from scanner.passes.base45 import ALPHABET, Base45Error
+from scanner.formats import base45
+from scanner.formats.base45 import ALPHABET, Base45Error
 
 RFC_9285_VECTORS = [
     (b"AB", "BB8"),

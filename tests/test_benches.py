@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from scanner.cli import main
-from scanner.localbroker import Broker, find_mosquitto
+from scanner.cli.dispatch import main
+from scanner.demo.broker import Broker, find_mosquitto
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, object]:

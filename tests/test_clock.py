@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from scanner import samples
+from scanner.decide.verify import Verifier
+from scanner.demo import samples
+from scanner.formats.cose import sign1
+from scanner.formats.cp1 import qrtext
+from scanner.formats.cp1.claims import encode_claims
 from scanner.model import ClockState, Holder, PassInfo, PassKind, Reason
-from scanner.passes import qrtext
-from scanner.passes.claims import encode_claims
-from scanner.passes.cose import sign1
 from scanner.trust.bundle import parse_bundle
 from scanner.trust.clock import PERSIST_EVERY, PinnedClock, TrustedClock
-from scanner.trust.revset import RevocationSet
+from scanner.trust.revocation_set import RevocationSet
 from scanner.trust.snapshot import TrustSnapshot
-from scanner.verify import Verifier
 
 NOW = 1_796_083_200  # 2026-12-01T00:00:00Z
 DAY = samples.DAY

@@ -1,6 +1,6 @@
 """Signed ops commands through the real Downlink: run once, for this device, before expiry.
 
-Everything is real: keys from `scanner.samples`, a TrustStore on disk, a
+Everything is real: keys from `scanner.demo.samples`, a TrustStore on disk, a
 CommandGate state file, a pinned clock. Only the other side is recorded: the
 actions a command triggers and what goes back to central (alerts, results).
 """
@@ -15,8 +15,12 @@ import pytest
 from downlink_support import Central
 from nacl.signing import SigningKey
 
-from scanner import samples
-from scanner.commands import (
+from scanner.demo import samples
+from scanner.formats.cose import COSE_SIGN1_TAG, deterministic_dumps, parse_sign1, sign1
+from scanner.trust.bundle import IssuerKey, encode_bundle
+from scanner.trust.clock import PinnedClock
+from scanner.trust.store import TrustStore
+from scanner.uplink.commands import (
     COMMAND_TYPE,
     MAX_LIFETIME_S,
     Action,
@@ -26,11 +30,7 @@ from scanner.commands import (
     encode_command,
     parse_command,
 )
-from scanner.downlink import Downlink, DownlinkActions
-from scanner.passes.cose import COSE_SIGN1_TAG, deterministic_dumps, parse_sign1, sign1
-from scanner.trust.bundle import IssuerKey, encode_bundle
-from scanner.trust.clock import PinnedClock
-from scanner.trust.store import TrustStore
+from scanner.uplink.downlink import Downlink, DownlinkActions
 from scanner.uplink.inbound import DownlinkKind, DownlinkMessage
 
 NOW = 1_796_083_200  # 2026-12-01T00:00:00Z

@@ -10,9 +10,9 @@ import pytest
 from config_support import FULL, MINIMAL, _without_key, refusal, with_line
 
 from scanner.camera.replay import ReplayConfig
-from scanner.config import parse
+from scanner.config.load import parse
+from scanner.decide.verify import Enforcement
 from scanner.lights.signals import LightsConfig
-from scanner.verify import Enforcement
 
 # -- what parses ------------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 """Files that are not configurations (truncated, binary, huge, missing, too deeply nested)
-and `checkpoint-scanner check-config` through scanner.cli.main.
+and `checkpoint-scanner check-config` through scanner.cli.dispatch.main.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from config_support import FULL, MINIMAL, _without_key, refusal, with_line
 
-from scanner import cli
-from scanner.config import MAX_CONFIG_BYTES, load, parse
-from scanner.settings import ConfigError
+from scanner.cli import dispatch as cli
+from scanner.config.convert import ConfigError
+from scanner.config.load import MAX_CONFIG_BYTES, load, parse
 
 # -- files that are not configurations ----------------------------------------------------
 

@@ -13,8 +13,8 @@ from config_support import FULL
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scanner.config import Config, parse
-from scanner.settings import ConfigError
+from scanner.config.convert import ConfigError
+from scanner.config.load import Config, parse
 
 # -- anything at all ------------------------------------------------------------------------
 

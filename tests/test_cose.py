@@ -8,8 +8,8 @@ import cbor2
 import pytest
 from nacl.signing import SigningKey
 
-from scanner.passes import cose
-from scanner.passes.cose import (
+from scanner.formats import cose
+from scanner.formats.cose import (
     ALG_EDDSA,
     COSE_SIGN1_TAG,
     HEADER_ALG,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scanner.debounce import DebounceConfig, Debouncer
+from scanner.decide.debounce import DebounceConfig, Debouncer
 
 
 def test_a_pass_held_in_view_gives_one_decision() -> None:

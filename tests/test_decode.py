@@ -10,7 +10,7 @@ import zxingcpp
 
 from scanner.camera.images import load_gray
 from scanner.camera.synthetic import Pose, background, card, place, render_code
-from scanner.decode import DecodedCode, Decoder, rank
+from scanner.decide.decode import DecodedCode, Decoder, rank
 
 CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus" / "zxing-qrcode"
 QR = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)

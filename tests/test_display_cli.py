@@ -11,8 +11,8 @@ pytest.importorskip("luma.core.device", reason="needs the display extra (luma.ol
 from display_support import NOW
 from PIL import Image
 
-from scanner import samples
-from scanner.cli import main
+from scanner.cli.dispatch import main
+from scanner.demo import samples
 
 AT = "2026-12-01T00:00:00Z"
 

@@ -6,8 +6,8 @@ import tomllib
 
 import pytest
 
+from scanner.config.convert import ConfigError, build
 from scanner.display import DisplayConfig, NullDisplay, open_display
-from scanner.settings import ConfigError, build
 
 
 def load(text: str) -> DisplayConfig:

@@ -10,9 +10,9 @@ from display_support import DAY, NOW, Passes, passes
 from scanner.display import Locale, Screen, Tone, UnitStatus, compose
 from scanner.display.catalogue import CATALOGUE
 from scanner.display.screen import Kind, Size
-from scanner.health import Health
 from scanner.model import ClockState, Reason, TrustState
-from scanner.outbox import Fill
+from scanner.outbox.queue import Fill
+from scanner.run.health import Health
 
 VI = Locale("vi", 420, "CP-HN-01")
 EN = Locale("en", 420, "CP-HN-01")

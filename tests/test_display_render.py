@@ -18,9 +18,9 @@ from scanner.display.paint import layout, paint
 from scanner.display.screen import Kind, Line, Priority, Screen, Size, Tone
 from scanner.display.textview import render_text
 from scanner.display.typeface import font
-from scanner.health import Health
 from scanner.model import ClockState, Reason, TrustState
-from scanner.outbox import Fill
+from scanner.outbox.queue import Fill
+from scanner.run.health import Health
 
 VI = Locale("vi", 420, "CP-HN-01")
 EN = Locale("en", 420, "CP-HN-01")

@@ -19,9 +19,9 @@ from scanner.display import Locale, Screen, ScreenDisplay, UnitStatus
 from scanner.display.console import ConsoleSurface
 from scanner.display.oled import OledSurface
 from scanner.display.screen import Kind
-from scanner.health import Health
 from scanner.model import ClockState, TrustState
-from scanner.outbox import Fill
+from scanner.outbox.queue import Fill
+from scanner.run.health import Health
 
 VI = Locale("vi", 420, "CP-HN-01")
 Console = tuple[ScreenDisplay, ConsoleSurface, "Drawn"]

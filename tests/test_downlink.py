@@ -17,14 +17,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nacl.signing import SigningKey
 
-from scanner import samples
-from scanner.commands import Action, Command, CommandGate, encode_command
-from scanner.downlink import Downlink
-from scanner.passes.cose import COSE_SIGN1_TAG, deterministic_dumps, parse_sign1, sign1
+from scanner.demo import samples
+from scanner.formats.cose import COSE_SIGN1_TAG, deterministic_dumps, parse_sign1, sign1
 from scanner.trust.bundle import IssuerKey, encode_bundle
 from scanner.trust.clock import PinnedClock, TrustedClock
-from scanner.trust.revocations import UPDATE_TYPE, encode_update
+from scanner.trust.revocation_update import UPDATE_TYPE, encode_update
 from scanner.trust.store import BUNDLE_FILE, REVOCATIONS_FILE, TrustStore
+from scanner.uplink.commands import Action, Command, CommandGate, encode_command
+from scanner.uplink.downlink import Downlink
 from scanner.uplink.inbound import DownlinkKind, DownlinkMessage
 
 NOW = 1_796_083_200  # 2026-12-01T00:00:00Z

@@ -12,9 +12,9 @@ from fuzz_verify_support import FUZZ, HUGE_BSTR, SAMPLES, TOO_DEEP, _flip, cbor_
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from scanner.passes.cose import sign1
+from scanner.formats.cose import sign1
 from scanner.trust.bundle import BundleError, parse_bundle
-from scanner.trust.revocations import RevocationUpdateError, parse_update
+from scanner.trust.revocation_update import RevocationUpdateError, parse_update
 
 # --- the other signed objects: bundles and revocation updates ------------------------
 

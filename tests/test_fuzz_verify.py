@@ -1,6 +1,6 @@
 """Hostile input over the whole parse-and-verify path: every input gets a reject, none raises.
 
-Random bytes and text, and mutations of a real signed pass of scanner.samples. Hostile
+Random bytes and text, and mutations of a real signed pass of scanner.demo.samples. Hostile
 CBOR structure is in test_fuzz_verify_structure.py, bundles and revocation updates in
 test_fuzz_signed_objects.py.
 """
@@ -25,8 +25,9 @@ from fuzz_verify_support import (
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from scanner.formats import base45
+from scanner.formats.cp1 import qrtext
 from scanner.model import Reason
-from scanner.passes import base45, qrtext
 
 
 def test_unmodified_valid_pass_is_accepted() -> None:

@@ -25,8 +25,8 @@ from fuzz_verify_support import (
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from scanner.model import Reason
-from scanner.passes.claims import (
+from scanner.formats.cose import ALG_EDDSA, HEADER_ALG, HEADER_KID, deterministic_dumps, sign1
+from scanner.formats.cp1.claims import (
     CLAIM_CHECKPOINT,
     CLAIM_CTI,
     CLAIM_EXP,
@@ -37,7 +37,7 @@ from scanner.passes.claims import (
     HOLDER_KIND,
     HOLDER_NAME,
 )
-from scanner.passes.cose import ALG_EDDSA, HEADER_ALG, HEADER_KID, deterministic_dumps, sign1
+from scanner.model import Reason
 
 # --- wrong CBOR types in each position -----------------------------------------------
 

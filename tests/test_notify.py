@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from scanner.notify import Notifier, watchdog_interval
+from scanner.run.notify import Notifier, watchdog_interval
 
 
 @pytest.fixture
@@ -101,7 +101,7 @@ def test_the_environment_is_read_only_at_construction(
 
 
 def test_a_relative_or_unknown_address_is_ignored(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="scanner.notify"):
+    with caplog.at_level(logging.WARNING, logger="scanner.run.notify"):
         notifier = Notifier({"NOTIFY_SOCKET": "vsock:2:1234"})
     assert not notifier.enabled
     assert not notifier.ready()
@@ -112,7 +112,7 @@ def test_a_missing_listener_never_raises_and_is_logged_once(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     with (
-        caplog.at_level(logging.DEBUG, logger="scanner.notify"),
+        caplog.at_level(logging.DEBUG, logger="scanner.run.notify"),
         Notifier({"NOTIFY_SOCKET": str(tmp_path / "nobody")}) as notifier,
     ):
         assert not notifier.ready()

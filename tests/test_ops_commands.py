@@ -16,7 +16,7 @@ from ops.db import open_database
 from ops.store import Store
 from ops.views import TRACE_CHECKPOINT_SQL, TRACE_PASS_SQL, Views
 from provisioning.enrollment import sign_request
-from scanner.identity import device_id_for
+from scanner.trust.identity import device_id_for
 
 
 def test_enroll_takes_a_signed_request_and_refuses_a_forged_one(

@@ -24,7 +24,8 @@ from scanner.model import (
     TrustState,
     Verdict,
 )
-from scanner.outbox import EventKind, Fill, Outbox, OutboxEvent, OutboxFullError
+from scanner.outbox.events import EventKind, OutboxEvent
+from scanner.outbox.queue import Fill, Outbox, OutboxFullError
 
 SMALL = 256 * 1024
 

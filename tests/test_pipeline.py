@@ -12,21 +12,21 @@ import numpy as np
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from scanner import samples
 from scanner.camera.base import Frame
-from scanner.debounce import DebounceConfig, Debouncer
-from scanner.decode import Decoder
+from scanner.decide.debounce import DebounceConfig, Debouncer
+from scanner.decide.decode import Decoder
+from scanner.decide.step import ScanStep
+from scanner.decide.verify import Verifier
+from scanner.demo import samples
+from scanner.formats.qrimage import render_qr
 from scanner.lights.gpio import GpioIndicator
 from scanner.lights.signals import LightsConfig
-from scanner.outbox import Outbox
-from scanner.pipeline import ScanStep
-from scanner.qrimage import render_qr
+from scanner.outbox.queue import Outbox
 from scanner.trust.bundle import parse_bundle
 from scanner.trust.clock import PinnedClock
-from scanner.trust.revocations import parse_update
-from scanner.trust.revset import RevocationSet
+from scanner.trust.revocation_set import RevocationSet
+from scanner.trust.revocation_update import parse_update
 from scanner.trust.snapshot import TrustSnapshot
-from scanner.verify import Verifier
 
 NOW = 1_796_083_200
 GREEN, RED = 17, 27

@@ -13,7 +13,7 @@ import pytest
 import zxingcpp
 
 from provisioning import cli as provision_cli
-from scanner import cli as scanner_cli
+from scanner.cli import dispatch as scanner_cli
 
 BUNDLE_ARGS = [
     "trust-bundle",

@@ -12,7 +12,7 @@ import pytest
 import zxingcpp
 from provisioning_kit import can_mount, device_id, init, make_keys, run, snapshot
 
-from scanner.cli import main as scanner_main
+from scanner.cli.dispatch import main as scanner_main
 
 
 @pytest.fixture

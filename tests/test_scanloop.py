@@ -15,7 +15,7 @@ from gpiozero.pins.mock import MockFactory
 from scanner.app import App
 from scanner.camera.base import Frame
 from scanner.camera.errors import SourceError
-from scanner.config import CameraSection, Config, SyntheticConfig
+from scanner.config.load import CameraSection, Config, SyntheticConfig
 
 GIVE_UP_WITHIN_S = 20.0  # generous bound for the loop to reach its verdict on the camera
 

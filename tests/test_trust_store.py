@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from nacl.signing import SigningKey
 
-from scanner import samples
-from scanner.passes.cose import deterministic_dumps, sign1
+from scanner.demo import samples
+from scanner.formats.cose import deterministic_dumps, sign1
 from scanner.trust.bundle import BundleError, IssuerKey, encode_bundle
-from scanner.trust.revocations import RevocationGapError, RevocationUpdateError, encode_update
+from scanner.trust.revocation_update import RevocationGapError, RevocationUpdateError, encode_update
 from scanner.trust.store import (
     BUNDLE_FILE,
     REVOCATIONS_FILE,

@@ -18,7 +18,8 @@ from uplink_support import fast_config
 from waiting import wait_until
 
 from scanner.model import ClockState, Outcome
-from scanner.outbox import EventKind, Outbox, OutboxEvent
+from scanner.outbox.events import EventKind, OutboxEvent
+from scanner.outbox.queue import Outbox
 from scanner.uplink import (
     DownlinkKind,
     DownlinkMessage,

@@ -26,19 +26,10 @@ from verify_support import (
     fixture_trust,  # noqa: F401 - fixtures
 )
 
-from scanner import samples
-from scanner.model import ClockState, Holder, Outcome, PassKind, Reason
-from scanner.passes import base45, qrtext
-from scanner.passes.claims import (
-    CLAIM_CHECKPOINT,
-    CLAIM_CTI,
-    CLAIM_EXP,
-    CLAIM_IAT,
-    CLAIM_ISS,
-    CLAIM_NBF,
-    encode_claims,
-)
-from scanner.passes.cose import (
+from scanner.decide.verify import Enforcement, Policy, verify_text
+from scanner.demo import samples
+from scanner.formats import base45
+from scanner.formats.cose import (
     ALG_EDDSA,
     COSE_SIGN1_TAG,
     HEADER_ALG,
@@ -49,9 +40,19 @@ from scanner.passes.cose import (
     sig_structure,
     sign1,
 )
+from scanner.formats.cp1 import qrtext
+from scanner.formats.cp1.claims import (
+    CLAIM_CHECKPOINT,
+    CLAIM_CTI,
+    CLAIM_EXP,
+    CLAIM_IAT,
+    CLAIM_ISS,
+    CLAIM_NBF,
+    encode_claims,
+)
+from scanner.model import ClockState, Holder, Outcome, PassKind, Reason
 from scanner.trust.bundle import IssuerKey
 from scanner.trust.snapshot import TrustSnapshot
-from scanner.verify import Enforcement, Policy, verify_text
 
 # --- the samples: one of each kind a checkpoint meets ---------------------------------
 

@@ -21,16 +21,16 @@ from verify_support import (
     fixture_trust,  # noqa: F401 - fixtures
 )
 
-from scanner import samples
+from scanner.decide.verify import Enforcement, Policy, Verifier
+from scanner.demo import samples
+from scanner.formats.cose import COSE_SIGN1_TAG, parse_sign1
+from scanner.formats.cp1 import qrtext
+from scanner.formats.cp1.claims import encode_claims
 from scanner.model import ClockState, Holder, Outcome, Reason, TrustState
-from scanner.passes import qrtext
-from scanner.passes.claims import encode_claims
-from scanner.passes.cose import COSE_SIGN1_TAG, parse_sign1
 from scanner.trust.bundle import IssuerKey
 from scanner.trust.clock import PinnedClock, TrustedClock
-from scanner.trust.revset import RevocationSet
+from scanner.trust.revocation_set import RevocationSet
 from scanner.trust.snapshot import TrustSnapshot
-from scanner.verify import Enforcement, Policy, Verifier
 
 # --- time and revocation -------------------------------------------------------------
 

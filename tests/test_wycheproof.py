@@ -1,7 +1,7 @@
 """Wycheproof Ed25519 vectors through the project's own verification path.
 
 Non-canonical S, small-order R and keys, truncated and padded signatures must all
-fail in `scanner.passes.cose.verify_signature`, the function every signed object
+fail in `scanner.formats.cose.verify_signature`, the function every signed object
 (pass, bundle, revocation update) is checked with.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from nacl.signing import SigningKey, VerifyKey
 
-from scanner.passes.cose import verify_signature
+from scanner.formats.cose import verify_signature
 from scanner.trust.bundle import BundleError, IssuerKey, encode_bundle, parse_bundle
 
 VECTORS = (

@@ -10,7 +10,8 @@ from pathlib import Path
 from nacl.signing import SigningKey
 
 from scanner.model import ClockState, Outcome
-from scanner.outbox import EventKind, Outbox, OutboxEvent
+from scanner.outbox.events import EventKind, OutboxEvent
+from scanner.outbox.queue import Outbox
 from scanner.uplink import Uplink, UplinkConfig
 
 

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 from nacl.signing import SigningKey
 
-from scanner import samples
-from scanner.model import ClockState, Holder, PassInfo, PassKind
-from scanner.passes import qrtext
-from scanner.passes.claims import (
+from scanner.decide.verify import verify_text
+from scanner.demo import samples
+from scanner.formats.cose import deterministic_dumps, sign1
+from scanner.formats.cp1 import qrtext
+from scanner.formats.cp1.claims import (
     CLAIM_CHECKPOINT,
     CLAIM_CTI,
     CLAIM_EXP,
@@ -25,12 +26,11 @@ from scanner.passes.claims import (
     HOLDER_NAME,
     encode_claims,
 )
-from scanner.passes.cose import deterministic_dumps, sign1
+from scanner.model import ClockState, Holder, PassInfo, PassKind
 from scanner.trust.bundle import IssuerKey, encode_bundle, parse_bundle
-from scanner.trust.revocations import parse_update
-from scanner.trust.revset import RevocationSet
+from scanner.trust.revocation_set import RevocationSet
+from scanner.trust.revocation_update import parse_update
 from scanner.trust.snapshot import TrustSnapshot
-from scanner.verify import verify_text
 
 NOW = 1_796_083_200  # 2026-12-01T00:00:00Z
 DAY = samples.DAY

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zlib
 
-from scanner.passes import base45
+from scanner.formats import base45
 
 PREFIX = b"CP1:"
 MAX_TEXT = 2048  # bytes of QR text; checked before any parsing

@@ -1,7 +1,7 @@
 """The device configuration (`scanner.toml`): typed, frozen, validated once at start.
 
 Sections map one-to-one onto the settings dataclasses of the modules they
-configure; `scanner.settings` fills them and names the key path of any error.
+configure; `scanner.config.convert` fills them and names the key path of any error.
 `checkpoint-scanner check-config FILE` runs exactly this validation.
 """
 
@@ -16,14 +16,14 @@ from scanner.camera.opencv import OpenCVConfig
 from scanner.camera.picam import PicamConfig
 from scanner.camera.replay import ReplayConfig
 from scanner.camera.synthetic import SyntheticConfig
-from scanner.console import CommandError, command, parser, print_json
+from scanner.cli.kit import CommandError, command, parser, print_json
+from scanner.config.convert import ConfigError, build, to_table
+from scanner.decide.verify import Policy
 from scanner.display.config import DisplayConfig
 from scanner.lights.signals import LightsConfig
-from scanner.outbox import MIN_MAX_BYTES
-from scanner.settings import ConfigError, build, to_table
+from scanner.outbox.queue import MIN_MAX_BYTES
 from scanner.trust.clock import TIMESYNC_FLAG
 from scanner.uplink.config import parse_broker_url
-from scanner.verify import Policy
 
 DEFAULT_PATH = Path("/etc/checkpoint-scanner/scanner.toml")
 DEFAULT_STATE_DIR = Path("/var/lib/checkpoint-scanner")

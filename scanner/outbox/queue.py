@@ -19,25 +19,20 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from scanner.events import DetailValue, EventKind, OutboxEvent, StoredEvent
-from scanner.outbox_sqlite import Transaction, open_database, shed_oldest_telemetry
+from scanner.outbox.events import EventKind, OutboxEvent, StoredEvent
+from scanner.outbox.sqlite import Transaction, open_database, shed_oldest_telemetry
 
 log = logging.getLogger(__name__)
 
-# The event value types moved to scanner.events; they are still importable from here.
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "MIB",
     "MIN_MAX_BYTES",
     "OUTBOX_FILENAME",
-    "DetailValue",
-    "EventKind",
     "Fill",
     "Outbox",
     "OutboxError",
-    "OutboxEvent",
     "OutboxFullError",
-    "StoredEvent",
 ]
 
 MIB = 1024 * 1024

@@ -1,6 +1,6 @@
 """`checkpoint-scanner render-display`: a PNG of what a backend shows for one scan or unit state.
 
-It takes the daemon's path: scanner.verify for the verdict, `compose` for the
+It takes the daemon's path: scanner.decide.verify for the verdict, `compose` for the
 content, and the backend's own Surface class to draw it (the OLED on luma's
 dummy device), so the README pictures are what a unit shows.
 """
@@ -14,17 +14,17 @@ from typing import Any
 
 from PIL import Image
 
-from scanner.console import CommandError, command, parse_instant, parser
+from scanner.cli.kit import CommandError, command, parse_instant, parser
+from scanner.decide.verify import Verifier
 from scanner.display.config import DisplayConfig
 from scanner.display.console import ConsoleSurface
 from scanner.display.oled import OledSurface
 from scanner.display.screen import Locale, Screen, UnitStatus, compose
 from scanner.display.textview import render_text
-from scanner.health import Health
 from scanner.model import ClockState, TrustState, Verdict
-from scanner.outbox import Fill
+from scanner.outbox.queue import Fill
+from scanner.run.health import Health
 from scanner.trust.clock import PinnedClock
-from scanner.verify import Verifier
 
 # --reason NAME -> the Health field it sets (the names of Health.reasons).
 _REASONS: dict[str, tuple[str, Any]] = {
@@ -63,7 +63,7 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def _verdict(args: Any, at: int) -> Verdict:
-    from scanner.scan import load_trust  # noqa: PLC0415 - loads the decoder stack (OpenCV)
+    from scanner.cli.scan import load_trust  # noqa: PLC0415 - loads the decoder stack (OpenCV)
 
     if args.root_pub is None or args.bundle is None:
         raise CommandError("--text needs --root-pub and --bundle")

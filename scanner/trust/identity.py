@@ -7,7 +7,7 @@ from pathlib import Path
 
 from nacl.signing import SigningKey, VerifyKey
 
-from scanner.passes.cose import key_id
+from scanner.formats.cose import key_id
 from scanner.trust.keys import KeyFileError, load_private_key
 
 DEVICE_ID_PREFIX = "cp-"

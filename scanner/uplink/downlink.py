@@ -10,12 +10,12 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from scanner.commands import Action, CommandGate, CommandRefused, parse_command
-from scanner.passes.cose import CoseError, key_id, parse_sign1
+from scanner.formats.cose import CoseError, key_id, parse_sign1
 from scanner.trust.bundle import BundleError
 from scanner.trust.clock import Clock
-from scanner.trust.revocations import RevocationGapError, RevocationUpdateError
+from scanner.trust.revocation_update import RevocationGapError, RevocationUpdateError
 from scanner.trust.store import BundleRollbackError, TrustStore
+from scanner.uplink.commands import Action, CommandGate, CommandRefused, parse_command
 from scanner.uplink.inbound import DownlinkKind, DownlinkMessage
 
 log = logging.getLogger(__name__)

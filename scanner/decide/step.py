@@ -15,13 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from scanner.camera.base import Frame
-from scanner.debounce import Debouncer
-from scanner.decode import Decoder
+from scanner.decide.debounce import Debouncer
+from scanner.decide.decode import Decoder
+from scanner.decide.verify import Verifier
 from scanner.display.base import Display, NullDisplay
 from scanner.lights.signals import Indicator, Signal, signal_for
 from scanner.model import PassKind, Verdict
-from scanner.outbox import EventKind, Outbox, OutboxEvent, OutboxFullError
-from scanner.verify import Verifier
+from scanner.outbox.events import EventKind, OutboxEvent
+from scanner.outbox.queue import Outbox, OutboxFullError
 
 log = logging.getLogger(__name__)
 

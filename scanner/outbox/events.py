@@ -1,6 +1,6 @@
 """The events the scanner logs: what the outbox stores and the uplink sends, as plain values.
 
-Kept apart from the SQLite queue in ``scanner.outbox`` so that those who only
+Kept apart from the SQLite queue in ``scanner.outbox.queue`` so that those who only
 build or read events (the scan loop, the uplink's payloads, benchmarks) need
 nothing of the store itself.
 """

@@ -8,12 +8,12 @@ import sys
 # name -> module holding its main(argv); imported only when called, so that a
 # quick `check-config` does not load OpenCV or paho.
 SUBCOMMANDS = {
-    "scan": "scanner.scan",
+    "scan": "scanner.cli.scan",
     "bench": "scanner.bench",
-    "demo": "scanner.demo",
+    "demo": "scanner.cli.demo",
     "run": "scanner.app",
-    "check-config": "scanner.config",
-    "render-display": "scanner.display",
+    "check-config": "scanner.config.load",
+    "render-display": "scanner.cli.render_display",
 }
 
 

@@ -8,16 +8,16 @@ from pathlib import Path
 
 import cv2
 
-from scanner.console import CommandError, command, parser, print_json
-from scanner.decode import Decoder
-from scanner.qrimage import render_qr
-from scanner.samples import build
+from scanner.cli.kit import CommandError, command, parser, print_json
+from scanner.decide.decode import Decoder
+from scanner.decide.verify import Verifier
+from scanner.demo.samples import build
+from scanner.formats.qrimage import render_qr
 from scanner.trust.bundle import parse_bundle
 from scanner.trust.clock import PinnedClock
-from scanner.trust.revocations import parse_update
-from scanner.trust.revset import RevocationSet
+from scanner.trust.revocation_set import RevocationSet
+from scanner.trust.revocation_update import parse_update
 from scanner.trust.snapshot import TrustSnapshot
-from scanner.verify import Verifier
 
 
 def passes_demo(directory: Path, as_json: bool) -> int:
@@ -81,6 +81,6 @@ def main(argv: list[str]) -> int:
         directory = args.out or Path(tmp)
         if args.passes:
             return passes_demo(directory, args.json)
-        from scanner.demo_daemon import run_demo  # noqa: PLC0415 - loads paho and the App
+        from scanner.demo.daemon import run_demo  # noqa: PLC0415 - loads paho and the App
 
         return run_demo(directory, args.broker, args.duration, args.json, args.lang)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from scanner.formats.cose import CborError, deterministic_dumps, loads_untrusted
 from scanner.model import Holder, PassInfo, PassKind
-from scanner.passes.cose import CborError, deterministic_dumps, loads_untrusted
 
 CLAIM_ISS = 1
 CLAIM_EXP = 4

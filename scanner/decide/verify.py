@@ -11,10 +11,10 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from scanner.formats.cose import CoseError, parse_sign1
+from scanner.formats.cp1 import qrtext
+from scanner.formats.cp1.claims import ClaimsError, decode_claims
 from scanner.model import ClockState, Outcome, PassInfo, Reason, TrustState, Verdict
-from scanner.passes import qrtext
-from scanner.passes.claims import ClaimsError, decode_claims
-from scanner.passes.cose import CoseError, parse_sign1
 from scanner.trust.clock import Clock
 from scanner.trust.snapshot import TrustSnapshot
 

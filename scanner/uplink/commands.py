@@ -15,7 +15,7 @@ from pathlib import Path
 
 from nacl.signing import SigningKey, VerifyKey
 
-from scanner.passes.cose import (
+from scanner.formats.cose import (
     SignedObjectError,
     deterministic_dumps,
     open_signed,

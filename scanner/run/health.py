@@ -9,7 +9,7 @@ from pathlib import Path
 
 from scanner.lights.signals import DeviceState
 from scanner.model import ClockState, TrustState
-from scanner.outbox import Fill
+from scanner.outbox.queue import Fill
 
 CPU_TEMP = Path("/sys/class/thermal/thermal_zone0/temp")
 

@@ -12,13 +12,13 @@ from pathlib import Path
 import cbor2
 from nacl.signing import SigningKey
 
+from scanner.formats.cose import COSE_SIGN1_TAG, deterministic_dumps, parse_sign1, sign1
+from scanner.formats.cp1 import qrtext
+from scanner.formats.cp1.claims import encode_claims
 from scanner.model import Holder, PassInfo, PassKind, Reason
-from scanner.passes import qrtext
-from scanner.passes.claims import encode_claims
-from scanner.passes.cose import COSE_SIGN1_TAG, deterministic_dumps, parse_sign1, sign1
 from scanner.trust.bundle import IssuerKey, encode_bundle
 from scanner.trust.keys import public_key_text, write_private_key
-from scanner.trust.revocations import encode_update
+from scanner.trust.revocation_update import encode_update
 
 DAY = 86400
 

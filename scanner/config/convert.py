@@ -1,6 +1,6 @@
 """TOML tables -> frozen dataclasses, with every error naming its key path.
 
-The one generic converter behind `scanner.config`: each module keeps its own
+The one generic converter behind `scanner.config.load`: each module keeps its own
 settings dataclass, and this fills it from a table, rejecting unknown keys and
 values of the wrong type instead of letting them surface hours later.
 """

@@ -7,13 +7,13 @@ from typing import Any
 
 from nacl.signing import SigningKey, VerifyKey
 
-from scanner.passes.claims import ClaimsError, validate_pass_id
-from scanner.passes.cose import (
+from scanner.formats.cose import (
     SignedObjectError,
     deterministic_dumps,
     open_signed,
     sign1,
 )
+from scanner.formats.cp1.claims import ClaimsError, validate_pass_id
 
 UPDATE_TYPE = "checkpoint-revocations"
 # A snapshot of 10 million IDs is ~120 MB of CBOR: central sends those by file

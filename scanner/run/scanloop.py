@@ -19,14 +19,14 @@ from collections.abc import Callable, Mapping
 from scanner.camera.base import FrameSource
 from scanner.camera.errors import SourceError
 from scanner.camera.latest import FrameGrabber
-from scanner.config import CameraSection
+from scanner.config.load import CameraSection
+from scanner.decide.step import ScanStep
 from scanner.display.base import Display, NullDisplay
 from scanner.display.screen import UnitStatus
-from scanner.health import Health, cpu_temperature, disk_free, uptime
 from scanner.lights.signals import DeviceState, Indicator
-from scanner.notify import Notifier, watchdog_interval
-from scanner.outbox import Outbox
-from scanner.pipeline import ScanStep
+from scanner.outbox.queue import Outbox
+from scanner.run.health import Health, cpu_temperature, disk_free, uptime
+from scanner.run.notify import Notifier, watchdog_interval
 from scanner.trust.clock import TrustedClock
 from scanner.trust.store import TrustStore
 

@@ -24,23 +24,23 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from scanner.app import App
 from scanner.camera.synthetic import SyntheticConfig, SyntheticSource
-from scanner.config import (
+from scanner.config.load import (
     Config,
     DecoderSection,
     DeviceSection,
     MqttSection,
     TrustSection,
 )
+from scanner.decide.step import Decision
+from scanner.demo.broker import Broker, find_mosquitto
+from scanner.demo.samples import build
 from scanner.display import Display, Locale, NullDisplay, ScreenDisplay
 from scanner.display.config import Language
 from scanner.display.console import ConsoleSurface
-from scanner.identity import device_id_for
 from scanner.lights.gpio import GpioIndicator, make_pin_factory
 from scanner.lights.signals import Indicator, LightsConfig
 from scanner.lights.terminal import TerminalIndicator
-from scanner.localbroker import Broker, find_mosquitto
-from scanner.pipeline import Decision
-from scanner.samples import build
+from scanner.trust.identity import device_id_for
 from scanner.trust.keys import public_key_text, write_private_key
 from scanner.trust.store import TrustStore
 
