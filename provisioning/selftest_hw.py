@@ -22,8 +22,9 @@ from gpiozero.exc import GPIOZeroError
 from scanner.app import StartupError, build_source
 from scanner.bench.device import PacedFrames
 from scanner.bench.device import run as bench_run
+from scanner.camera.config import SyntheticConfig
 from scanner.camera.errors import SourceError
-from scanner.camera.synthetic import SyntheticConfig, SyntheticSource
+from scanner.camera.synthetic import SyntheticSource
 from scanner.config.load import Config
 from scanner.decide.decode import Decoder
 from scanner.decide.verify import verify_text

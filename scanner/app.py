@@ -1,13 +1,12 @@
 """The composition root: builds every part from the Config, starts them in order, stops in reverse.
 
-`checkpoint-scanner run --config FILE` is `main` here. Nothing else in the
+`checkpoint-scanner run` (scanner.cli.run) starts it. Nothing else in the
 package constructs hardware, opens the outbox or connects to the broker.
 """
 
 from __future__ import annotations
 
 import logging
-import signal
 import sqlite3
 import threading
 import time
@@ -20,9 +19,7 @@ from scanner.camera.opencv import OpenCVSource
 from scanner.camera.picam import PicamSource
 from scanner.camera.replay import ReplaySource
 from scanner.camera.synthetic import SyntheticSource
-from scanner.cli.kit import CommandError, command, parser
-from scanner.config.convert import ConfigError
-from scanner.config.load import CameraSection, Config, load
+from scanner.config.load import CameraSection, Config
 from scanner.decide.debounce import DebounceConfig, Debouncer
 from scanner.decide.decode import Decoder
 from scanner.decide.step import Decision, ScanStep
@@ -335,34 +332,3 @@ def _scalar(value: object) -> Scalar:
     if isinstance(value, list | tuple):
         return ",".join(str(v) for v in value)
     return str(value)
-
-
-@command
-def main(argv: list[str]) -> int:
-    p = parser("checkpoint-scanner run", "Run the checkpoint unit (normally under systemd).")
-    p.add_argument("--config", type=Path, default=Path("/etc/checkpoint-scanner/scanner.toml"))
-    p.add_argument("--log-level", default="INFO")
-    args = p.parse_args(argv)
-    # journald adds the time and unit: log level and module only.
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    try:
-        config = load(args.config)
-    except ConfigError as exc:
-        raise CommandError(str(exc)) from None
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    app = App(config)
-    try:
-        app.start()
-        app.run(stop)
-    except StartupError as exc:
-        raise CommandError(str(exc), status=1) from None
-    except (OSError, ValueError) as exc:
-        # Configuration is validated before this point; anything left is the host
-        # (a full disk, a device file). One line for the journal, not a traceback.
-        log.exception("cannot start")
-        raise CommandError(f"cannot start: {exc}", status=1) from None
-    finally:
-        app.stop()
-    return 0

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scanner.camera.config import ReplayConfig
 from scanner.camera.errors import ImageError, SourceEnded, SourceError
 from scanner.camera.images import load_gray
-from scanner.camera.replay import ReplayConfig, ReplaySource
+from scanner.camera.replay import ReplaySource
 from scanner.cli.kit import CommandError, command, format_instant, parse_instant, parser, print_json
 from scanner.decide.decode import Decoder
 from scanner.decide.verify import Verifier

@@ -23,7 +23,8 @@ from nacl.signing import SigningKey
 from paho.mqtt.enums import CallbackAPIVersion
 
 from scanner.app import App
-from scanner.camera.synthetic import SyntheticConfig, SyntheticSource
+from scanner.camera.config import SyntheticConfig
+from scanner.camera.synthetic import SyntheticSource
 from scanner.config.load import (
     Config,
     DecoderSection,

@@ -10,11 +10,13 @@ import numpy as np
 import pytest
 import zxingcpp
 
-from scanner.camera import Frame, FrameSource, SourceEnded, SourceError
+from scanner.camera.base import Frame, FrameSource
+from scanner.camera.config import OpenCVConfig, ReplayConfig, SyntheticConfig
+from scanner.camera.errors import SourceEnded, SourceError
 from scanner.camera.latest import FrameGrabber, LatestSlot
-from scanner.camera.opencv import OpenCVConfig, OpenCVSource
-from scanner.camera.replay import ReplayConfig, ReplaySource
-from scanner.camera.synthetic import SyntheticConfig, SyntheticSource, render_code
+from scanner.camera.opencv import OpenCVSource
+from scanner.camera.replay import ReplaySource
+from scanner.camera.synthetic import SyntheticSource, render_code
 from scanner.decide.decode import Decoder
 
 QR = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)

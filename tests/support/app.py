@@ -23,7 +23,7 @@ from gpiozero.pins.mock import MockFactory, MockPin
 from nacl.signing import SigningKey
 
 from scanner.app import App
-from scanner.camera.replay import ReplayConfig
+from scanner.camera.config import ReplayConfig
 from scanner.config.load import (
     CameraSection,
     Config,

@@ -20,14 +20,10 @@ from support.waiting import wait_until
 from scanner.model import ClockState, Outcome
 from scanner.outbox.events import EventKind, OutboxEvent
 from scanner.outbox.queue import Outbox
-from scanner.uplink import (
-    DownlinkKind,
-    DownlinkMessage,
-    Uplink,
-    UplinkConfig,
-    parse_broker_url,
-    signing,
-)
+from scanner.uplink import signing
+from scanner.uplink.config import UplinkConfig, parse_broker_url
+from scanner.uplink.inbound import DownlinkKind, DownlinkMessage
+from scanner.uplink.service import Uplink
 
 DEVICE = "dev-test"
 
