@@ -26,27 +26,30 @@ from scanner.decide.step import Decision, ScanStep
 from scanner.decide.verify import Verifier
 from scanner.display.backends import open_display
 from scanner.display.base import Display
+from scanner.errors import (
+    IdentityError,
+    KeyFileError,
+    OutboxFullError,
+    StartupError,
+    TrustStoreError,
+)
 from scanner.lights.gpio import GpioIndicator, make_pin_factory
 from scanner.lights.signals import Indicator, Signal
-from scanner.model import ClockState
+from scanner.model import ClockState, Fill
 from scanner.outbox.events import EventKind, OutboxEvent
-from scanner.outbox.queue import Fill, Outbox, OutboxFullError
+from scanner.outbox.queue import Outbox
 from scanner.run.notify import Notifier
 from scanner.run.scanloop import ScanLoop
 from scanner.trust.clock import TrustedClock
-from scanner.trust.identity import Identity, IdentityError, load_identity
-from scanner.trust.keys import KeyFileError, load_public_key
-from scanner.trust.store import TrustStore, TrustStoreError
+from scanner.trust.identity import Identity, load_identity
+from scanner.trust.keys import load_public_key
+from scanner.trust.store import TrustStore
 from scanner.uplink.commands import CommandGate
 from scanner.uplink.config import UplinkConfig
 from scanner.uplink.downlink import Downlink, DownlinkActions
 from scanner.uplink.service import Uplink
 
 log = logging.getLogger(__name__)
-
-
-class StartupError(Exception):
-    """The unit cannot start: one line saying what is missing."""
 
 
 def build_source(camera: CameraSection) -> FrameSource:

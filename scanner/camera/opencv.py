@@ -8,8 +8,8 @@ import cv2
 
 from scanner.camera.base import Frame, checked_gray
 from scanner.camera.config import OpenCVConfig
-from scanner.camera.errors import ImageError, SourceEnded, SourceError
 from scanner.camera.images import to_gray
+from scanner.errors import ImageError, SourceEnded, SourceError
 
 
 class OpenCVSource:

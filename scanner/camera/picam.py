@@ -13,7 +13,7 @@ import numpy as np
 
 from scanner.camera.base import Frame, checked_gray
 from scanner.camera.config import AE_MODES, AF_RANGES, PicamConfig
-from scanner.camera.errors import SourceError
+from scanner.errors import SourceError
 
 _log = logging.getLogger(__name__)
 

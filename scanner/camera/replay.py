@@ -11,8 +11,8 @@ import numpy as np
 
 from scanner.camera.base import Frame, checked_gray
 from scanner.camera.config import ReplayConfig
-from scanner.camera.errors import ImageError, SourceEnded, SourceError
 from scanner.camera.images import load_gray, to_gray
+from scanner.errors import ImageError, SourceEnded, SourceError
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"})
 

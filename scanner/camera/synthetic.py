@@ -13,7 +13,7 @@ import zxingcpp
 
 from scanner.camera.base import Frame
 from scanner.camera.config import SyntheticConfig
-from scanner.camera.errors import SourceEnded, SourceError
+from scanner.errors import SourceEnded, SourceError
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from scanner.cli.kit import CommandError, command, parser, print_json
-from scanner.config.convert import ConfigError
 from scanner.config.load import DEFAULT_PATH, effective, load
+from scanner.errors import ConfigError
 
 
 @command

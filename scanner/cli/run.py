@@ -7,10 +7,10 @@ import signal
 import threading
 from pathlib import Path
 
-from scanner.app import App, StartupError
+from scanner.app import App
 from scanner.cli.kit import CommandError, command, parser
-from scanner.config.convert import ConfigError
 from scanner.config.load import load
+from scanner.errors import ConfigError, StartupError
 
 log = logging.getLogger(__name__)
 

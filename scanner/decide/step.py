@@ -19,10 +19,11 @@ from scanner.decide.debounce import Debouncer
 from scanner.decide.decode import Decoder
 from scanner.decide.verify import Verifier
 from scanner.display.base import Display, NullDisplay
+from scanner.errors import OutboxFullError
 from scanner.lights.signals import Indicator, Signal, signal_for
 from scanner.model import PassKind, Verdict
 from scanner.outbox.events import EventKind, OutboxEvent
-from scanner.outbox.queue import Outbox, OutboxFullError
+from scanner.outbox.queue import Outbox
 
 log = logging.getLogger(__name__)
 

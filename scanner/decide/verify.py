@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from scanner.decide.policy import Enforcement, Policy
-from scanner.formats.cose import CoseError, parse_sign1
+from scanner.errors import BadTextError, ClaimsError, CoseError, NotAPassError, TextTooLargeError
+from scanner.formats.cose import parse_sign1
 from scanner.formats.cp1 import qrtext
-from scanner.formats.cp1.claims import ClaimsError, decode_claims
+from scanner.formats.cp1.claims import decode_claims
 from scanner.model import ClockState, Outcome, PassInfo, Reason, TrustState, Verdict
 from scanner.trust.clock import Clock
 from scanner.trust.snapshot import TrustSnapshot
@@ -45,11 +46,11 @@ def verify_text(
 
     try:
         cose = qrtext.unwrap(text)
-    except qrtext.TextTooLargeError:
+    except TextTooLargeError:
         return reject(Reason.TOO_LARGE)
-    except qrtext.NotAPassError:
+    except NotAPassError:
         return reject(Reason.NOT_A_PASS)
-    except qrtext.BadTextError:
+    except BadTextError:
         return reject(Reason.MALFORMED)
     try:
         envelope = parse_sign1(cose)

@@ -35,9 +35,11 @@ from scanner.config.load import (
 from scanner.decide.step import Decision
 from scanner.demo.broker import Broker, find_mosquitto
 from scanner.demo.samples import build
-from scanner.display import Display, Locale, NullDisplay, ScreenDisplay
+from scanner.display.base import Display, NullDisplay
 from scanner.display.config import Language
 from scanner.display.console import ConsoleSurface
+from scanner.display.screen import Locale
+from scanner.display.worker import ScreenDisplay
 from scanner.lights.gpio import GpioIndicator, make_pin_factory
 from scanner.lights.signals import Indicator, LightsConfig
 from scanner.lights.terminal import TerminalIndicator

@@ -17,15 +17,16 @@ import time
 from collections.abc import Callable, Mapping
 
 from scanner.camera.base import FrameSource
-from scanner.camera.errors import SourceError
 from scanner.camera.latest import FrameGrabber
 from scanner.config.load import CameraSection
 from scanner.decide.step import ScanStep
 from scanner.display.base import Display, NullDisplay
 from scanner.display.screen import UnitStatus
-from scanner.lights.signals import DeviceState, Indicator
+from scanner.errors import SourceError
+from scanner.lights.signals import Indicator
+from scanner.model import DeviceState, Health
 from scanner.outbox.queue import Outbox
-from scanner.run.health import Health, cpu_temperature, disk_free, uptime
+from scanner.run.health import cpu_temperature, disk_free, uptime
 from scanner.run.notify import Notifier, watchdog_interval
 from scanner.trust.clock import TrustedClock
 from scanner.trust.store import TrustStore

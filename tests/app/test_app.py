@@ -33,8 +33,7 @@ from support.app import (
 from support.waiting import wait_until
 
 from scanner.config.load import OutboxSection
-from scanner.lights.signals import DeviceState
-from scanner.model import Reason
+from scanner.model import DeviceState, Reason
 
 # -- decisions, lights and the outbox ---------------------------------------------------------
 

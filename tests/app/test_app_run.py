@@ -26,9 +26,10 @@ from support.app import (
     write_frames,
 )
 
-from scanner.app import App, StartupError
+from scanner.app import App
 from scanner.config.load import CameraSection, Config
 from scanner.demo import samples
+from scanner.errors import StartupError
 from scanner.trust.bundle import IssuerKey, encode_bundle
 from scanner.trust.identity import device_id_for
 from scanner.trust.keys import public_key_text

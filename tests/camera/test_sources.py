@@ -12,12 +12,12 @@ import zxingcpp
 
 from scanner.camera.base import Frame, FrameSource
 from scanner.camera.config import OpenCVConfig, ReplayConfig, SyntheticConfig
-from scanner.camera.errors import SourceEnded, SourceError
 from scanner.camera.latest import FrameGrabber, LatestSlot
 from scanner.camera.opencv import OpenCVSource
 from scanner.camera.replay import ReplaySource
 from scanner.camera.synthetic import SyntheticSource, render_code
 from scanner.decide.decode import Decoder
+from scanner.errors import SourceEnded, SourceError
 
 QR = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
 

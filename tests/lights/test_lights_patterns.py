@@ -15,9 +15,18 @@ from support.lights import AMBER, FAST, GREEN, RED
 
 from scanner.lights.gpio import LampState, make_pin_factory
 from scanner.lights.patterns import Channel, Pattern, signal_pattern, state_pattern
-from scanner.lights.signals import DeviceState, LightsConfig, Signal, signal_for
+from scanner.lights.signals import LightsConfig, Signal, signal_for
 from scanner.lights.terminal import TerminalIndicator, render_lamps
-from scanner.model import ClockState, Holder, Outcome, PassInfo, PassKind, Reason, Verdict
+from scanner.model import (
+    ClockState,
+    DeviceState,
+    Holder,
+    Outcome,
+    PassInfo,
+    PassKind,
+    Reason,
+    Verdict,
+)
 
 
 @pytest.mark.parametrize(

@@ -15,8 +15,8 @@ from support.app import Site, committed_alerts, prepare
 from scanner.app import App
 from scanner.camera.base import Frame
 from scanner.camera.config import SyntheticConfig
-from scanner.camera.errors import SourceError
 from scanner.config.load import CameraSection, Config
+from scanner.errors import SourceError
 
 GIVE_UP_WITHIN_S = 20.0  # generous bound for the loop to reach its verdict on the camera
 
