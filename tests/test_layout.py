@@ -108,3 +108,14 @@ def test_the_check_sees_a_backwards_import_even_inside_a_function(tmp_path: Path
     targets = [part(target) for _, target, _ in imports(source)]
     assert targets == ["uplink"]
     assert rank("uplink") > rank(part("scanner.decide.verify") or "")
+
+
+def test_the_readme_layout_table_names_every_part_of_scanner() -> None:
+    table = (ROOT / "README.md").read_text(encoding="utf-8").split("## Layout", 1)[1]
+    table = table.split("\n\n", 2)[1]
+    packages = [p.name for p in (ROOT / "scanner").iterdir() if (p / "__init__.py").exists()]
+    modules = [p.stem for p in (ROOT / "scanner").glob("*.py") if p.stem != "__init__"]
+    missing = [f"scanner/{name}/" for name in packages if f"`scanner/{name}/`" not in table]
+    missing += [f"scanner/{name}.py" for name in modules if f"`scanner/{name}.py`" not in table]
+    assert missing == []
+    assert sorted(packages + modules) == sorted(FLOW)  # and every part has its place in the flow

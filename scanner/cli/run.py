@@ -30,10 +30,13 @@ def main(argv: list[str]) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    app = App(config)
     try:
-        app.start()
-        app.run(stop)
+        app = App(config)
+        try:
+            app.start()
+            app.run(stop)
+        finally:
+            app.stop()
     except StartupError as exc:
         raise CommandError(str(exc), status=1) from None
     except (OSError, ValueError) as exc:
@@ -41,6 +44,4 @@ def main(argv: list[str]) -> int:
         # (a full disk, a device file). One line for the journal, not a traceback.
         log.exception("cannot start")
         raise CommandError(f"cannot start: {exc}", status=1) from None
-    finally:
-        app.stop()
     return 0

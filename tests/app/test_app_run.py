@@ -180,10 +180,8 @@ def test_run_command_with_a_bad_config_exits_2(tmp_path: Path, site: Site) -> No
 
 
 def _start_refused(config: Config) -> str:
-    app = App(config, pin_factory=MockFactory())
     with pytest.raises(StartupError) as refused:
-        app.start()
-    app.stop()  # safe after a failed start
+        App(config, pin_factory=MockFactory())  # closes what it built before raising
     message = str(refused.value)
     assert message
     assert "\n" not in message

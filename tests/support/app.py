@@ -240,8 +240,7 @@ class Running:
 
     def gpio_indicator(self) -> GpioIndicator:
         """The lights the App built on the mock pins."""
-        assert self.app.loop is not None
-        indicator = self.app.loop.indicator
+        indicator = self.app.indicator
         assert isinstance(indicator, GpioIndicator)
         return indicator
 
