@@ -30,9 +30,9 @@ from ops.collector import Collector, CollectorConfig
 from ops.db import Database, DatabaseError, PostgresDatabase, open_database
 from ops.schema import EVENT_COLUMNS
 from ops.store import Store
-from scanner.console import CommandError, command, parser, print_json
-from scanner.identity import device_id_for
-from scanner.localbroker import Broker
+from scanner.cli.kit import CommandError, command, parser, print_json
+from scanner.demo.broker import Broker
+from scanner.trust.identity import device_id_for
 from scanner.uplink import signing
 
 ROOT = "checkpoint/v1"

@@ -12,7 +12,7 @@ from ops.db import DatabaseError, open_database
 from ops.retention import Upkeep
 from ops.secretfile import read_secret
 from ops.store import Store
-from scanner.console import CommandError, command, parser
+from scanner.cli.kit import CommandError, command, parser
 from scanner.uplink.config import redact_url
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ops.db import DatabaseError, open_database
 from ops.schema import SCHEMA_VERSION
-from scanner.console import CommandError, command, parser, print_json
+from scanner.cli.kit import CommandError, command, parser, print_json
 
 
 @command

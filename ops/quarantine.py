@@ -10,7 +10,7 @@ from typing import Any
 from ops import ingest
 from ops.db import DatabaseError, open_database
 from ops.store import Store
-from scanner.console import CommandError, command, parser, print_json
+from scanner.cli.kit import CommandError, command, parser, print_json
 
 DEFAULT_ROOT = "checkpoint/v1"
 

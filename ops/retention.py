@@ -9,7 +9,7 @@ from typing import Any
 
 from ops import partitions
 from ops.db import Database, DatabaseError, PostgresDatabase, open_database
-from scanner.console import CommandError, command, parser, print_json
+from scanner.cli.kit import CommandError, command, parser, print_json
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import os
 import stat
 from pathlib import Path
 
-from scanner.console import CommandError
+from scanner.cli.kit import CommandError
 
 
 def read_secret(path: Path | None, env: str, *, what: str) -> str | None:

@@ -16,8 +16,10 @@ from nacl.signing import SigningKey
 from paho.mqtt.enums import CallbackAPIVersion
 
 from scanner.model import ClockState, Outcome, Reason, TrustState
-from scanner.outbox import EventKind, Outbox, OutboxEvent, StoredEvent
-from scanner.uplink import UplinkConfig, payloads
+from scanner.outbox.events import EventKind, OutboxEvent, StoredEvent
+from scanner.outbox.queue import Outbox
+from scanner.uplink import payloads
+from scanner.uplink.config import UplinkConfig
 from scanner.uplink.service import Uplink
 
 TARGET_SECONDS = 30.0
