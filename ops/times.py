@@ -1,0 +1,64 @@
+"""Times and durations as contact tracers write them: ISO 8601 in a configured zone, ``15m``."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+# The country this project serves (issue 11); `--zone` or the dashboard's setting overrides it.
+DEFAULT_ZONE = "Asia/Ho_Chi_Minh"
+_DURATION = re.compile(r"^\s*(\d{1,7})\s*(s|m|h|d)?\s*$")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class TimeFormatError(ValueError):
+    """A time, duration or zone the tracer typed cannot be read."""
+
+
+def zone(name: str) -> tzinfo:
+    """The IANA zone ``name`` (e.g. Asia/Ho_Chi_Minh or UTC)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise TimeFormatError(
+            f"unknown time zone {name!r} (an IANA name, e.g. {DEFAULT_ZONE})"
+        ) from None
+
+
+def parse_time(text: str, tz: tzinfo) -> int:
+    """ISO 8601 as Unix seconds; a time without an offset is a wall-clock time in ``tz``."""
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise TimeFormatError(f"not an ISO 8601 time: {text[:60]!r}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=tz)
+    try:
+        return int(parsed.timestamp())
+    except (OverflowError, OSError, ValueError):
+        raise TimeFormatError(f"time out of range: {text[:60]!r}") from None
+
+
+def parse_duration(text: str) -> int:
+    """``90s``, ``15m``, ``2h``, ``1d`` (a bare number is seconds) as seconds."""
+    found = _DURATION.match(text)
+    if not found:
+        raise TimeFormatError(f"not a duration: {text[:30]!r} (write e.g. 90s, 15m or 2h)")
+    return int(found.group(1)) * _UNIT_S[found.group(2) or "s"]
+
+
+def format_time(seconds: float | None, tz: tzinfo) -> str | None:
+    """ISO 8601 with the zone's offset, to the second, e.g. 2026-11-26T17:05:09+07:00."""
+    if seconds is None:
+        return None
+    return datetime.fromtimestamp(int(seconds), tz).isoformat()
+
+
+def format_duration(seconds: float) -> str:
+    """The inverse of `parse_duration` for whole units, else seconds: 900 -> 15m, 95 -> 95s."""
+    whole = int(seconds)
+    for unit in ("d", "h", "m"):
+        if whole and whole % _UNIT_S[unit] == 0:
+            return f"{whole // _UNIT_S[unit]}{unit}"
+    return f"{whole}s"
