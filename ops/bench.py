@@ -10,6 +10,8 @@ from typing import Any
 
 from ops.db import Database, DatabaseError, PostgresDatabase, open_database
 from ops.schema import EVENT_COLUMNS, POSTGRES_TYPES, SQLITE_TYPES, schema
+from ops.trace_schema import INDEX_NAMES
+from ops.trace_schema import prepare as prepare_tracing
 from ops.views import TRACE_CHECKPOINT_SQL, TRACE_LIMIT, TRACE_PASS_SQL
 from scanner.console import CommandError, command, parser, print_json
 
@@ -18,7 +20,7 @@ CHECKPOINTS = 500
 PASSES = 1_000_000
 SPAN_S = 30 * 86400
 BENCH_STORE = "bench"
-_INDEXES = ("events_by_pass", "events_by_checkpoint", "events_by_stored")
+_INDEXES = ("events_by_pass", "events_by_checkpoint", "events_by_stored", *INDEX_NAMES)
 _CHUNK = 200_000
 
 
@@ -80,6 +82,7 @@ def load(db: Database, count: int, end: float) -> float:
     for statement in schema(types):
         if "CREATE INDEX" in statement:
             db.execute(statement)
+    prepare_tracing(db)
     db.execute("ANALYZE")
     return time.perf_counter() - started
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # The country this project serves (issue 11); `--zone` or the dashboard's setting overrides it.
 DEFAULT_ZONE = "Asia/Ho_Chi_Minh"
-_DURATION = re.compile(r"^\s*(\d{1,7})\s*(s|m|h|d)?\s*$")
+_DURATION = re.compile(r"^(?:(\d{1,5})d)?(?:(\d{1,6})h)?(?:(\d{1,7})m)?(?:(\d{1,9})s?)?$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -41,11 +41,12 @@ def parse_time(text: str, tz: tzinfo) -> int:
 
 
 def parse_duration(text: str) -> int:
-    """``90s``, ``15m``, ``2h``, ``1d`` (a bare number is seconds) as seconds."""
-    found = _DURATION.match(text)
-    if not found:
+    """``90s``, ``15m``, ``2h``, ``1h30m`` (a bare number is seconds) as seconds."""
+    found = _DURATION.match(text.strip())
+    if not text.strip() or not found:
         raise TimeFormatError(f"not a duration: {text[:30]!r} (write e.g. 90s, 15m or 2h)")
-    return int(found.group(1)) * _UNIT_S[found.group(2) or "s"]
+    days, hours, minutes, seconds = (int(part or 0) for part in found.groups())
+    return days * 86400 + hours * 3600 + minutes * 60 + seconds
 
 
 def format_time(seconds: float | None, tz: tzinfo) -> str | None:
@@ -56,9 +57,11 @@ def format_time(seconds: float | None, tz: tzinfo) -> str | None:
 
 
 def format_duration(seconds: float) -> str:
-    """The inverse of `parse_duration` for whole units, else seconds: 900 -> 15m, 95 -> 95s."""
-    whole = int(seconds)
-    for unit in ("d", "h", "m"):
-        if whole and whole % _UNIT_S[unit] == 0:
-            return f"{whole // _UNIT_S[unit]}{unit}"
-    return f"{whole}s"
+    """What `parse_duration` reads back: 900 -> 15m, 95 -> 1m35s, 0 -> 0s."""
+    left = abs(int(seconds))
+    parts = []
+    for unit in ("d", "h", "m", "s"):
+        amount, left = divmod(left, _UNIT_S[unit])
+        if amount:
+            parts.append(f"{amount}{unit}")
+    return "".join(parts) or "0s"

@@ -10,7 +10,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlencode
 
-from ops.trace import safe_cell
+from ops.report import safe_cell
 from ops.views import TRACE_COLUMNS, TRACE_LIMIT, Views
 
 TRACE_ROUTES = frozenset(
@@ -149,7 +149,7 @@ def _cell(column: str, value: Any) -> str:
     return str(value)
 
 
-def _instant(text: str) -> float | None:
+def _instant(text: str) -> int | None:
     """ISO 8601; without a zone it is UTC (what the form says)."""
     try:
         parsed = datetime.fromisoformat(text.strip())
@@ -157,4 +157,4 @@ def _instant(text: str) -> float | None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
+    return int(parsed.timestamp())
