@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 # The country this project serves (issue 11); `--zone` or the dashboard's setting overrides it.
 DEFAULT_ZONE = "Asia/Ho_Chi_Minh"
 _DURATION = re.compile(r"^(?:(\d{1,5})d)?(?:(\d{1,6})h)?(?:(\d{1,7})m)?(?:(\d{1,9})s?)?$")
+LATEST = 4_102_444_800  # 2100-01-01: later (or before 1970) is a typing error, not a case
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -35,9 +36,12 @@ def parse_time(text: str, tz: tzinfo) -> int:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
     try:
-        return int(parsed.timestamp())
+        seconds = int(parsed.timestamp())
     except (OverflowError, OSError, ValueError):
-        raise TimeFormatError(f"time out of range: {text[:60]!r}") from None
+        seconds = -1
+    if not 0 <= seconds <= LATEST:
+        raise TimeFormatError(f"time out of range (1970 to 2100): {text[:60]!r}")
+    return seconds
 
 
 def parse_duration(text: str) -> int:
