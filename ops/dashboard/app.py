@@ -10,6 +10,7 @@ from urllib.parse import parse_qs
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -142,8 +143,9 @@ def _events_page(request: Request, user: User, *, by_pass: bool) -> HTMLResponse
         return HTMLResponse(pages.events(user, by_pass, query, None, "Control characters."), 422)
     try:
         answer = api.events(request, user, "pass" if by_pass else "checkpoint", query)
-    except HTTPException as exc:
-        return HTMLResponse(pages.events(user, by_pass, query, None, str(exc.detail)), 422)
+    except RequestValidationError as exc:
+        error = "; ".join(str(e.get("msg")) for e in exc.errors())
+        return HTMLResponse(pages.events(user, by_pass, query, None, error), 422)
     return HTMLResponse(pages.events(user, by_pass, query, answer.model_dump(), ""))
 
 
