@@ -165,14 +165,16 @@ def _next_level(
     for scan in _read(answer, reads.at_checkpoints(windows, read_limit), read_limit):
         if scan.pass_id not in known:
             nearby[scan.checkpoint_id].append(scan)
-    for scans in nearby.values():
+    times: dict[str, list[int]] = {}
+    for checkpoint, scans in nearby.items():
         scans.sort(key=lambda s: s.time)
+        times[checkpoint] = [s.time for s in scans]
     links: dict[str, list[tuple[Scan, Scan]]] = defaultdict(list)
     for source in sources:
         row = nearby.get(source.checkpoint_id, [])
-        times = [s.time for s in row]
-        lo = bisect.bisect_left(times, source.time - w)
-        hi = bisect.bisect_right(times, source.time + w)
+        at = times.get(source.checkpoint_id, [])
+        lo = bisect.bisect_left(at, source.time - w)
+        hi = bisect.bisect_right(at, source.time + w)
         for contact in row[lo:hi]:
             links[contact.pass_id].append((source, contact))
     found = [_contact(p, level, pairs, uncertain_pass) for p, pairs in links.items()]
@@ -183,24 +185,29 @@ def _next_level(
 def _contact(
     pass_id: str, level: int, pairs: list[tuple[Scan, Scan]], uncertain_pass: dict[str, bool]
 ) -> Contact:
-    def doubtful(pair: tuple[Scan, Scan]) -> bool:
+    # One pass over the pairs (this runs for every contact): the best link ranks certain
+    # first, then earliest, then closest, then by name so the answer is deterministic.
+    best: tuple[bool, int, int, str, str, str, str] | None = None
+    link = pairs[0]
+    certain = False
+    first = pairs[0][1].time
+    for pair in pairs:
         source, contact = pair
-        return source.uncertain or contact.uncertain or uncertain_pass[source.pass_id]
-
-    def rank(pair: tuple[Scan, Scan]) -> tuple[bool, int, int, str, str, str, str]:
-        source, contact = pair
-        gap = abs(contact.time - source.time)
-        return (
-            doubtful(pair),
+        doubtful = source.uncertain or contact.uncertain or uncertain_pass[source.pass_id]
+        certain = certain or not doubtful
+        first = min(first, contact.time)
+        rank = (
+            doubtful,
             contact.time,
-            gap,
+            abs(contact.time - source.time),
             source.pass_id,
             contact.checkpoint_id,
             source.device_id,
             contact.device_id,
         )
-
-    source, contact = min(pairs, key=rank)
+        if best is None or rank < best:
+            best, link = rank, pair
+    source, contact = link
     return Contact(
         pass_id=pass_id,
         level=level,
@@ -211,8 +218,8 @@ def _contact(
         gap_s=abs(contact.time - source.time),
         same_unit=source.device_id == contact.device_id,
         copresences=len(pairs),
-        uncertain=all(doubtful(pair) for pair in pairs),
-        first_contact=min(c.time for _, c in pairs),
+        uncertain=not certain,
+        first_contact=first,
     )
 
 

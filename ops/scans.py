@@ -12,7 +12,7 @@ _SCANS = "kind = 'scan' AND pass_id IS NOT NULL"
 _PASS_CHUNK = 500  # pass IDs per IN list (SQLite allows 32766 parameters; keep plans small)
 # PostgreSQL: one statement for every window, each answered by its own index range scan
 # (LATERAL makes the planner walk events_by_checkpoint_trusted once per window).
-_PG_WINDOWS = (
+PG_WINDOWS = (
     "SELECT e.pass_id, e.checkpoint_id, e.device_id, e.trusted_time, e.clock"
     " FROM unnest(?::text[], ?::bigint[], ?::bigint[]) AS w(checkpoint_id, lo, hi)"
     " CROSS JOIN LATERAL (SELECT pass_id, checkpoint_id, device_id, trusted_time, clock"
@@ -51,7 +51,7 @@ class StoredScans:
             return []
         if self.db.kind == "postgresql":
             columns = [list(column) for column in zip(*windows, strict=True)]
-            return self._scans(_PG_WINDOWS, (*columns, limit))
+            return self._scans(PG_WINDOWS, (*columns, limit))
         # SQLite is in-process: one indexed statement per window costs microseconds.
         found: list[Scan] = []
         for checkpoint, start, end in windows:

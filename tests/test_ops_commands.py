@@ -73,11 +73,11 @@ def test_trace_command_prints_json_lines_and_formula_safe_csv(
 ) -> None:
     db = open_database(db_url)
     bench.load(db, 5_000, 1_800_000_000.0)
-    db.execute("UPDATE events SET pass_id = '=HYPERLINK(1)' WHERE seq = 1")
+    marked = db.execute("UPDATE events SET pass_id = '=HYPERLINK(1)' WHERE seq = 1")
     db.close()
     assert cli.main(["trace", "--db", db_url, "pass", "=HYPERLINK(1)"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 2000  # seq 1 of every bench device
+    assert len(lines) == marked > 100  # seq 1 of every bench device that scanned
     assert json.loads(lines[0])["pass_id"] == "=HYPERLINK(1)"
     assert cli.main(["trace", "--db", db_url, "--csv", "pass", "=HYPERLINK(1)"]) == 0
     assert "'=HYPERLINK(1)" in capsys.readouterr().out
