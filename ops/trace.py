@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import sys
 from typing import Any
 
@@ -62,6 +63,15 @@ def _parser() -> argparse.ArgumentParser:
 
 @command
 def main(argv: list[str]) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # `trace ... | head`: the reader has what it wanted (Python's documented recipe).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     if args.csv and args.json:
         raise CommandError("give --csv or --json, not both")
@@ -137,7 +147,8 @@ def _print_contacts(args: argparse.Namespace, query: Query, answer: Answer, tz: 
     else:
         document = contacts_document(query, answer, tz)
         counts = ", ".join(f"{k}: {v}" for k, v in document["counts"].items())
-        print(f"cases: {document['case_scans']} scans in the window; {counts}")
+        cases = ", ".join(f"{k} ({v} scans)" for k, v in document["case_scans"].items())
+        print(f"case {cases} in the window; {counts}")
         for c in document["contacts"]:
             flags = " uncertain clock" if c["uncertain"] else ""
             print(
