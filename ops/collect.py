@@ -52,7 +52,10 @@ def main(argv: list[str]) -> int:
     if args.dashboard:
         from ops.dashboard.server import serve  # noqa: PLC0415 - only with --dashboard
 
-        server = serve(args.db, args.dashboard, args.users)
+        try:
+            server = serve(args.db, args.dashboard, args.users)
+        except (ValueError, OSError) as exc:  # a bad users file or address: one line
+            raise CommandError(str(exc)) from None
     collector.start()
     log.info("collecting from %s into %s", redact_url(args.broker), store.db.kind)
     try:
