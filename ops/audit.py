@@ -10,7 +10,7 @@ from typing import Any
 from ops import trace_schema
 from ops.db import Database, DatabaseError, open_database
 from ops.times import DEFAULT_ZONE, TimeFormatError, format_time, zone
-from scanner.console import CommandError, command, parser, print_json
+from scanner.cli.kit import CommandError, command, parser, print_json
 
 AUDIT_KEYS = ("id", "at", "user_name", "role", "action", "query", "row_count", "cut", "client")
 

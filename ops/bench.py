@@ -26,7 +26,7 @@ from ops.traffic import (
     synthetic_rows,
 )
 from ops.views import TRACE_CHECKPOINT_SQL, TRACE_LIMIT, TRACE_PASS_SQL
-from scanner.console import CommandError, command, parser, print_json
+from scanner.cli.kit import CommandError, command, parser, print_json
 
 TARGET_MS = 1000  # every answer, contacts at depth 2 included, over 20 million events
 _INDEXES = ("events_by_pass", "events_by_checkpoint", "events_by_stored", *INDEX_NAMES)

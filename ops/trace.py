@@ -24,7 +24,7 @@ from ops.report import (
 )
 from ops.times import DEFAULT_ZONE, TimeFormatError, format_time, parse_duration, parse_time, zone
 from ops.views import TRACE_LIMIT, Views
-from scanner.console import CommandError, command, parser, print_json
+from scanner.cli.kit import CommandError, command, parser, print_json
 
 _FORMAT = {"csv": "CSV", "json": "one JSON document"}
 

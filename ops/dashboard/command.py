@@ -10,7 +10,7 @@ from ops.dashboard.server import serve
 from ops.db import DatabaseError
 from ops.times import DEFAULT_ZONE, TimeFormatError
 from ops.users import UsersFileError
-from scanner.console import CommandError, command, parser
+from scanner.cli.kit import CommandError, command, parser
 
 
 @command
