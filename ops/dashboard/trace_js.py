@@ -46,10 +46,17 @@ function graph(doc) {
     while (levels.length <= c.level) levels.push([]);
     levels[c.level].push(c);
   }
+  // Each level in the order of the passes it was found through: fewer crossing edges.
+  for (let level = 2; level < levels.length; level++) {
+    const rank = new Map(levels[level - 1].map((n, i) => [n.pass_id, i]));
+    levels[level].sort((a, b) => (rank.get(a.via) - rank.get(b.via)) ||
+      (a.first_contact < b.first_contact ? -1 : a.first_contact > b.first_contact ? 1 : 0));
+  }
   const colW = 220, rowH = 26, top = 30;
   const tallest = Math.max(...levels.map(l => Math.min(l.length, MAX_NODES + 1)));
-  const svg = shape("svg", {viewBox: "0 0 " + (colW * levels.length + 20) + " " +
-    (top + rowH * tallest + 10), id: "contact-graph", role: "img"});
+  const width = colW * levels.length + 20, height = top + rowH * tallest + 10;
+  const svg = shape("svg", {viewBox: "0 0 " + width + " " + height, width: width,
+    height: height, id: "contact-graph", role: "img"});
   svg.appendChild(shape("title", {}, "Contacts of " + doc.query.cases.join(", ")));
   const at = {};
   levels.forEach((nodes, level) => {
@@ -138,7 +145,8 @@ document.addEventListener("DOMContentLoaded", () => {
 """
 
 TRACE_CSS = """
-#graph svg { background: #fff; border: 1px solid #ddd; max-width: 100%; }
+#graph { max-height: 32em; overflow: auto; margin: .5em 0; display: inline-block; }
+#graph svg { background: #fff; border: 1px solid #ddd; }
 #graph .edge { stroke: #888; stroke-width: 1.2; }
 #graph .edge.uncertain, #graph circle.uncertain { stroke-dasharray: 4 3; stroke: #b9770e; }
 #graph text { font: 12px system-ui, sans-serif; }
