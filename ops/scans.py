@@ -10,14 +10,16 @@ from ops.db import Database, Row
 _COLUMNS = "pass_id, checkpoint_id, device_id, trusted_time, clock"
 _SCANS = "kind = 'scan' AND pass_id IS NOT NULL"
 _PASS_CHUNK = 500  # pass IDs per IN list (SQLite allows 32766 parameters; keep plans small)
-# PostgreSQL: one statement for every window, each answered by its own index range scan
-# (LATERAL makes the planner walk events_by_checkpoint_trusted once per window).
+# PostgreSQL: one statement for every window, each answered by its own index range scan.
+# OFFSET 0 keeps the LATERAL subquery from being flattened into a join: flattened, the
+# planner (which cannot see how narrow each window is) picked a parallel scan of every row
+# at 20 million rows; kept apart, it walks events_by_checkpoint_trusted once per window.
 PG_WINDOWS = (
     "SELECT e.pass_id, e.checkpoint_id, e.device_id, e.trusted_time, e.clock"
     " FROM unnest(?::text[], ?::bigint[], ?::bigint[]) AS w(checkpoint_id, lo, hi)"
     " CROSS JOIN LATERAL (SELECT pass_id, checkpoint_id, device_id, trusted_time, clock"
     " FROM events WHERE checkpoint_id = w.checkpoint_id AND trusted_time BETWEEN w.lo AND w.hi"
-    " AND kind = 'scan' AND pass_id IS NOT NULL) AS e LIMIT ?"
+    " AND kind = 'scan' AND pass_id IS NOT NULL OFFSET 0) AS e LIMIT ?"
 )
 _ONE_WINDOW = (
     f"SELECT {_COLUMNS} FROM events WHERE checkpoint_id = ? AND trusted_time BETWEEN ? AND ?"  # noqa: S608

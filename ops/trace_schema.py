@@ -12,11 +12,25 @@ from ops.schema import POSTGRES_TYPES, SQLITE_TYPES
 
 # Contacts are found on trusted_time (the verifier's clock, not the unit's wall clock,
 # which a Pi without an RTC can get wrong by hours): one index per read of ops.contacts.
-INDEXES = (
-    "CREATE INDEX IF NOT EXISTS events_by_pass_trusted ON events (pass_id, trusted_time)",
-    "CREATE INDEX IF NOT EXISTS events_by_checkpoint_trusted"
-    " ON events (checkpoint_id, trusted_time)",
-)
+# Each also carries the columns those reads return, so they are answered from the index
+# alone: at 20 million rows the heap fetches, one random page per scan, were most of the
+# time of a depth-2 trace. PostgreSQL says so with INCLUDE, SQLite with extra key columns.
+_COVERED = {
+    "events_by_pass_trusted": ("pass_id, trusted_time", "kind, checkpoint_id, device_id, clock"),
+    "events_by_checkpoint_trusted": (
+        "checkpoint_id, trusted_time",
+        "kind, pass_id, device_id, clock",
+    ),
+}
+
+
+def _index(name: str, kind: str) -> str:
+    key, carried = _COVERED[name]
+    if kind == "postgresql":
+        return f"CREATE INDEX IF NOT EXISTS {name} ON events ({key}) INCLUDE ({carried})"
+    return f"CREATE INDEX IF NOT EXISTS {name} ON events ({key}, {carried})"
+
+
 INDEX_NAMES = ("events_by_pass_trusted", "events_by_checkpoint_trusted")
 _AUDIT = (
     "CREATE TABLE IF NOT EXISTS audit (id {id}, at {real} NOT NULL, user_name {text} NOT NULL,"
@@ -28,7 +42,8 @@ _AUDIT = (
 
 def statements(kind: str) -> list[str]:
     types = POSTGRES_TYPES if kind == "postgresql" else SQLITE_TYPES
-    return [*INDEXES, *(statement.format(**types) for statement in _AUDIT)]
+    indexes = [_index(name, kind) for name in INDEX_NAMES]
+    return [*indexes, *(statement.format(**types) for statement in _AUDIT)]
 
 
 def prepare(db: Database) -> None:
