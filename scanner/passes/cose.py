@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +16,7 @@ HEADER_KID = 4
 COSE_SIGN1_TAG = 18
 KID_LENGTH = 8
 SIGNATURE_LENGTH = 64
+_ENVELOPE_TAGS = frozenset({COSE_SIGN1_TAG})
 
 
 class CoseError(ValueError):
@@ -27,11 +27,85 @@ class CborError(ValueError):
     """Untrusted bytes are not CBOR this project can take."""
 
 
-def loads_untrusted(data: bytes, max_depth: int) -> Any:
-    """Decode CBOR from outside; every way it can fail becomes CborError."""
-    stream = io.BytesIO(data)
+# Simple values a signed object may hold: false, true, null. No floats: nothing
+# signed here has one, and each float has several encodings.
+_SIMPLE = frozenset({0xF4, 0xF5, 0xF6})
+_WIDTH = {24: 1, 25: 2, 26: 4, 27: 8}
+
+
+def _head(data: bytes, at: int) -> tuple[int, int, int]:
+    """(major type, argument, offset after the head); only definite, shortest heads."""
+    if at >= len(data):
+        raise CborError("truncated")
+    initial = data[at]
+    major, info = initial >> 5, initial & 0x1F
+    if info < 24:
+        return major, info, at + 1
+    width = _WIDTH.get(info)
+    if width is None:
+        raise CborError("indefinite length" if info == 31 else "reserved head")
+    end = at + 1 + width
+    if end > len(data):
+        raise CborError("truncated")
+    argument = int.from_bytes(data[at + 1 : end], "big")
+    if argument < (24 if width == 1 else 256 ** (width // 2)):
+        raise CborError("non-shortest head")
+    return major, argument, end
+
+
+def _item(data: bytes, at: int, depth: int, tags: frozenset[int]) -> int:
+    """Check one deterministic item at `at`; returns the offset after it."""
+    if depth < 0:
+        raise CborError("nested too deeply")
+    if at < len(data) and data[at] >> 5 == 7:
+        if data[at] not in _SIMPLE:
+            raise CborError("float or simple value")
+        return at + 1
+    major, argument, at = _head(data, at)
+    if major in (0, 1):
+        return at
+    if major in (2, 3):
+        if at + argument > len(data):
+            raise CborError("truncated")
+        return at + argument
+    if major == 4:
+        for _ in range(argument):
+            at = _item(data, at, depth - 1, tags)
+        return at
+    if major == 5:
+        previous = b""
+        for _ in range(argument):
+            end = _item(data, at, depth - 1, tags)
+            # RFC 8949 4.2.1: keys in bytewise order of their encodings; strictly
+            # increasing also means no key twice.
+            if data[at:end] <= previous:
+                raise CborError("map keys unsorted or repeated")
+            previous = data[at:end]
+            at = _item(data, end, depth - 1, tags)
+        return at
+    if argument not in tags:  # major 6
+        raise CborError(f"unexpected CBOR tag {argument}")
+    return _item(data, at, depth - 1, tags)
+
+
+def loads_untrusted(data: bytes, max_depth: int, tags: frozenset[int] = frozenset()) -> Any:
+    """Decode CBOR from outside that must be in deterministic encoding; else CborError.
+
+    One signed object must have one encoding: otherwise a pass can be written as
+    endless different texts (each new to the debouncer), and a duplicate map key
+    would let a decoder pick either copy. The bytes are walked first and must be
+    exactly RFC 8949 core deterministic encoding, which `deterministic_dumps`
+    (every signer's encoder) writes: shortest definite heads, sorted unique map
+    keys, no tags outside `tags`, no floats. cbor2 has no strict mode (6.3), so
+    this walk checks the bytes and cbor2 then builds the values; it is several
+    times cheaper than decoding and encoding again, which matters per frame.
+    """
+    end = _item(data, 0, max_depth, tags)
+    # Bytes after the item would be another encoding of the same object.
+    if end != len(data):
+        raise CborError("trailing bytes after the CBOR item")
     try:
-        value = cbor2.load(stream, max_depth=max_depth)
+        return cbor2.loads(data)
     # cbor2 6 signals bad input with CBORDecodeError (a CBORError, no longer a
     # ValueError) but also lets TypeError (unhashable map keys), OverflowError
     # and RecursionError escape: all of them are "not CBOR we can take".
@@ -45,11 +119,6 @@ def loads_untrusted(data: bytes, max_depth: int) -> Any:
         IndexError,
     ) as exc:
         raise CborError(type(exc).__name__) from None
-    # cbor2 stops after the first item: bytes after it would let one pass be
-    # written as endless different texts, so anything trailing is refused.
-    if stream.tell() != len(data):
-        raise CborError("trailing bytes after the CBOR item")
-    return value
 
 
 def key_id(public_key: bytes) -> bytes:
@@ -146,13 +215,13 @@ def sign1(payload: bytes, signing_key: SigningKey) -> bytes:
 def parse_sign1(data: bytes) -> Sign1:
     """Parse and check the envelope's shape; raises CoseError with what is wrong."""
     try:
-        obj = loads_untrusted(data, max_depth=8)
+        obj = loads_untrusted(data, max_depth=8, tags=_ENVELOPE_TAGS)
     except CborError as exc:
         raise CoseError(f"not CBOR: {exc}") from None
-    if isinstance(obj, cbor2.CBORTag):
-        if obj.tag != COSE_SIGN1_TAG:
-            raise CoseError(f"CBOR tag {obj.tag} is not COSE_Sign1")
-        obj = obj.value
+    # Every signer here writes the tag: an untagged envelope is another encoding.
+    if not isinstance(obj, cbor2.CBORTag) or obj.tag != COSE_SIGN1_TAG:
+        raise CoseError("not a tagged COSE_Sign1 (tag 18)")
+    obj = obj.value
     # cbor2 decodes an array inside a tag as a tuple, elsewhere as a list.
     if not isinstance(obj, list | tuple) or len(obj) != 4:
         raise CoseError("COSE_Sign1 must be an array of 4")
