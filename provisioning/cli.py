@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from scanner.console import dispatch
+from scanner.cli.kit import dispatch
 
 # name -> ("module:function", one line for --help); imported only when called.
 SUBCOMMANDS = {
