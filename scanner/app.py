@@ -33,7 +33,7 @@ from scanner.lights.gpio import GpioIndicator, make_pin_factory
 from scanner.lights.signals import Indicator, Signal
 from scanner.model import ClockState
 from scanner.outbox.events import EventKind, OutboxEvent
-from scanner.outbox.queue import Fill, Outbox, OutboxFullError
+from scanner.outbox.queue import Fill, Outbox, OutboxError
 from scanner.run.notify import Notifier
 from scanner.run.scanloop import ScanLoop
 from scanner.trust.clock import TrustedClock
@@ -151,7 +151,11 @@ class App:
             checkpoint_id=config.device.checkpoint_id,
             display=display,
             on_decision=self._decided,
-            on_outbox_full=lambda: self.alert("outbox_full", {"dropped": "scan"}),
+            on_outbox_full=lambda: self.alert("outbox_full", {"held": "scan"}),
+            on_log_trouble=lambda t: self.alert("log_failed", {"reason": t.reason}),
+            on_log_recovered=lambda t: self.alert(
+                "log_recovered", {"reason": t.reason, "held": t.held, "lost": t.lost}
+            ),
         )
         self.loop = ScanLoop(
             step=step,
@@ -267,9 +271,10 @@ class App:
         )
         try:
             self.outbox.record(event)
-        except OutboxFullError:
+        except OutboxError as exc:
+            # Full or failing disk: ops still hear of it, signed but not stored.
             if self.uplink is not None:
-                self.uplink.alert_now(code, "outbox full", detail)
+                self.uplink.alert_now(code, str(exc), detail)
             return
         if self.uplink is not None:
             self.uplink.wake()
@@ -290,8 +295,8 @@ class App:
         )
         try:
             self.outbox.record(event)
-        except OutboxFullError:
-            log.warning("outbox full: health record not kept")
+        except OutboxError as exc:
+            log.warning("health record not kept: %s", exc)
 
     def _outbox_fill(self, level: Fill) -> None:
         if level is not Fill.OK:

@@ -38,6 +38,7 @@ __all__ = [
     "Outbox",
     "OutboxError",
     "OutboxFullError",
+    "OutboxStorageError",
 ]
 
 MIB = 1024 * 1024
@@ -62,6 +63,10 @@ class Fill(enum.IntEnum):
 
 class OutboxError(Exception):
     """Base of the outbox's faults."""
+
+
+class OutboxStorageError(OutboxError):
+    """The disk refused the write (full, read-only, I/O error): the events were NOT stored."""
 
 
 class OutboxFullError(OutboxError):
@@ -125,10 +130,15 @@ class Outbox:
         """Commit several events in one transaction (for bulk telemetry and benchmarks)."""
         seqs: list[int] = []
         with self._lock:
-            with self._transaction():
-                for event in events:
-                    seqs.append(self._insert(event))
-            fill = self._update_fill()
+            try:
+                with self._transaction():
+                    for event in events:
+                        seqs.append(self._insert(event))
+                fill = self._update_fill()
+            except sqlite3.Error as exc:
+                # A full filesystem, an SD card gone read-only or failing: one typed
+                # error the decision path can act on, instead of a crashed daemon.
+                raise OutboxStorageError(f"outbox not written: {exc}") from exc
         self._notify(fill)
         return seqs
 

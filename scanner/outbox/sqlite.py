@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import uuid
 from pathlib import Path
@@ -118,6 +119,18 @@ class Transaction:
 
     def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
         if exc_type is None:
-            self._db.execute("COMMIT")
+            try:
+                self._db.execute("COMMIT")
+            except sqlite3.Error:
+                # A full disk can fail the COMMIT itself and leave the transaction
+                # open; roll it back so the next BEGIN works once there is room.
+                self._rollback()
+                raise
         else:
-            self._db.execute("ROLLBACK")
+            self._rollback()
+
+    def _rollback(self) -> None:
+        if self._db.in_transaction:
+            # SQLite may already have rolled back by itself after an I/O error.
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")

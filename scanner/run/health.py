@@ -22,6 +22,7 @@ class Health:
     trust: TrustState
     clock: ClockState
     outbox_fill: Fill
+    unlogged: int = 0  # decisions shown that the outbox could not take (held in memory)
 
     @property
     def reasons(self) -> tuple[str, ...]:
@@ -34,6 +35,8 @@ class Health:
             found.append(f"clock_{self.clock.value}")
         if self.outbox_fill >= Fill.HIGH:
             found.append(f"outbox_{int(self.outbox_fill)}pct")
+        if self.unlogged:
+            found.append("log_failed")
         return tuple(found)
 
     @property
