@@ -96,3 +96,17 @@ class Verdict:
     @property
     def pass_id(self) -> str | None:
         return self.info.pass_id if self.info is not None else None
+
+    @property
+    def test_card(self) -> bool:
+        """A signed test card, accepted or not: never a traveller scan in any log or count."""
+        return self.info is not None and self.info.kind is PassKind.TEST
+
+    @property
+    def label(self) -> str:
+        """What outputs call it: ``test_card`` for an accepted test card, else the outcome.
+
+        A technician's card is never shown or counted as a traveller's ``accept``;
+        a refused one stays ``reject`` (with its kind ``test`` beside it).
+        """
+        return "test_card" if self.test_card and self.accepted else self.outcome.value

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -14,6 +13,8 @@ import zxingcpp
 
 from scanner.camera.errors import ImageError
 from scanner.camera.images import load_gray
+from scanner.cli.kit import command
+from scanner.cli.kit import parser as kit_parser
 from scanner.decide.decode import Decoder
 
 SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"})
@@ -66,8 +67,9 @@ def measure(path: Path, decoder: Decoder, repeat: int) -> tuple[bool, bool, floa
     return ours_ok, bare_ok, statistics.median(ours_t), statistics.median(bare_t)
 
 
+@command
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="checkpoint-scanner bench decode")
+    parser = kit_parser("checkpoint-scanner bench decode", (__doc__ or "").split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, required=True, help="folder of image + .txt pairs")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per image (median)")
     parser.add_argument("--json", action="store_true", help="print JSON only")

@@ -75,8 +75,8 @@ def _handoff_us(verdicts: list[Verdict], calls: int) -> list[float]:
 @command
 def main(argv: list[str]) -> int:
     p = parser("checkpoint-scanner bench display", __doc__ or "")
-    p.add_argument("--calls", type=int, default=300)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--calls", type=int, default=300, help="screens drawn per timing")
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     args = p.parse_args(argv)
     if args.calls < 10:
         raise CommandError("--calls: at least 10")

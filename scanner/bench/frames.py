@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 
@@ -10,6 +9,8 @@ import numpy as np
 import zxingcpp
 
 from scanner.camera.synthetic import background, render_code
+from scanner.cli.kit import command
+from scanner.cli.kit import parser as kit_parser
 from scanner.decide.decode import Decoder
 from scanner.decide.verify import verify_text
 from scanner.demo.samples import build
@@ -74,9 +75,10 @@ def compare(gray: np.ndarray, decoder: Decoder, iterations: int) -> dict[str, fl
     }
 
 
+@command
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="checkpoint-scanner bench frames")
-    parser.add_argument("--iterations", type=int, default=300)
+    parser = kit_parser("checkpoint-scanner bench frames", (__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--iterations", type=int, default=300, help="frames timed per case")
     parser.add_argument("--seed", type=int, default=0, help="which synthetic scene")
     parser.add_argument("--json", action="store_true", help="print JSON only")
     args = parser.parse_args(argv)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import bisect
 import gc
 import hashlib
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from scanner.cli.kit import command
+from scanner.cli.kit import parser as kit_parser
 from scanner.trust.revocation_set import RevocationSet, pass_id_key
 
 _REPEATS = 7
@@ -154,18 +155,21 @@ def _table(figures: dict[str, object]) -> str:
     return "\n".join(f"{k:<{width}}  {v}" for k, v in figures.items())
 
 
+@command
 def main(argv: list[str]) -> int:
     """Run the benchmark; print a table, or one JSON object with --json."""
-    parser = argparse.ArgumentParser(prog="checkpoint-scanner bench revocations")
-    parser.add_argument("--entries", type=int, default=10_000_000)
+    parser = kit_parser("checkpoint-scanner bench revocations", (__doc__ or "").split("\n\n")[0])
+    parser.add_argument(
+        "--entries", type=int, default=10_000_000, help="revoked pass IDs in the measured set"
+    )
     parser.add_argument(
         "--reference-entries",
         type=int,
         default=1_000_000,
         help="size of the Python-set reference (10M strings would need ~1 GB)",
     )
-    parser.add_argument("--lookups", type=int, default=100_000)
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--lookups", type=int, default=100_000, help="lookups to time")
+    parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
     args = parser.parse_args(argv)
     if args.entries < 1 or args.reference_entries < 1 or args.lookups < 2:
         print(

@@ -48,10 +48,10 @@ def _per_call_us(fn: Callable[[], object], calls: int) -> float:
 @command
 def main(argv: list[str]) -> int:
     p = parser("checkpoint-scanner bench verify", __doc__ or "")
-    p.add_argument("--rounds", type=int, default=30)
-    p.add_argument("--calls", type=int, default=300)
+    p.add_argument("--rounds", type=int, default=30, help="timed rounds (the median is reported)")
+    p.add_argument("--calls", type=int, default=300, help="verifications per round")
     p.add_argument("--revoked", type=int, default=100_000, help="revoked IDs in the set")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     args = p.parse_args(argv)
     root, issuer, revocation = SigningKey.generate(), SigningKey.generate(), SigningKey.generate()
     bundle = parse_bundle(

@@ -185,9 +185,11 @@ def effective(config: Config) -> dict[str, Any]:
 @command
 def main(argv: list[str]) -> int:
     p = parser("checkpoint-scanner check-config", "Validate a scanner.toml and exit.")
-    p.add_argument("file", type=Path, nargs="?", default=DEFAULT_PATH)
+    p.add_argument(
+        "file", type=Path, nargs="?", default=DEFAULT_PATH, help="the scanner.toml to check"
+    )
     p.add_argument("--print", action="store_true", help="print the effective configuration")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout, errors included")
     args = p.parse_args(argv)
     try:
         config = load(args.file)

@@ -20,8 +20,8 @@ from scanner.decide.decode import Decoder
 from scanner.decide.verify import Verifier
 from scanner.display.base import Display, NullDisplay
 from scanner.lights.signals import Indicator, Signal, signal_for
-from scanner.model import PassKind, Verdict
-from scanner.outbox.events import EventKind, OutboxEvent
+from scanner.model import Verdict
+from scanner.outbox.events import DetailValue, EventKind, OutboxEvent
 from scanner.outbox.queue import Outbox, OutboxError, OutboxFullError
 
 log = logging.getLogger(__name__)
@@ -211,9 +211,12 @@ class ScanStep:
         return LogTrouble(len(self._held), self._lost, self._trouble or "storage_error")
 
     def _event(self, verdict: Verdict, decode_ms: float, wall: float) -> OutboxEvent:
-        if verdict.accepted and verdict.info is not None and verdict.info.kind is PassKind.TEST:
-            # Never a scan (no traveller passed), but audited: a test card that leaked
-            # from a technician shows up at central as an alert, not as a silent green.
+        if verdict.test_card:
+            # Never a scan (no traveller passed), accepted or refused, but audited: a
+            # test card that leaked from a technician shows up at central as an alert.
+            detail: dict[str, DetailValue] = {"outcome": verdict.outcome.value}
+            if verdict.reason is not None:
+                detail["reason"] = verdict.reason.value
             return OutboxEvent(
                 kind=EventKind.ALERT,
                 device_id=self._device_id,
@@ -224,6 +227,7 @@ class ScanStep:
                 pass_id=verdict.pass_id,
                 issuer_kid=verdict.kid.hex() if verdict.kid else None,
                 code="test_card",
+                detail=detail,
             )
         return OutboxEvent.scan(
             verdict,
