@@ -11,7 +11,7 @@ from scanner.cli.kit import dispatch
 SUBCOMMANDS = {
     "run": ("scanner.app:main", "the daemon: camera, lights, log and uplink (systemd runs it)"),
     "check-config": (
-        "scanner.config.load:main",
+        "scanner.config.check:main",
         "check a scanner.toml as `run` would, before any hardware is opened",
     ),
     "scan": ("scanner.cli.scan:main", "decode QR images or texts and verify the passes, offline"),

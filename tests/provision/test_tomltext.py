@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from support.provisioning import init, make_keys
 
 from provisioning import tomltext
+from scanner.cli.dispatch import main as scanner
 
 # Every code point a str can hold except lone surrogates (which UTF-8 cannot write).
 LABELS = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
@@ -67,5 +68,8 @@ def test_device_init_writes_any_label_as_valid_toml(
     root = tmp_path_factory.mktemp("R")
     code, _, err = init(capsys, central, root, f"--label={label}")
     assert code == 0, err
-    text = (root / "etc/checkpoint-scanner/scanner.toml").read_text(encoding="utf-8")
-    assert tomllib.loads(text)["device"]["label"] == label
+    path = root / "etc/checkpoint-scanner/scanner.toml"
+    assert tomllib.loads(path.read_text(encoding="utf-8"))["device"]["label"] == label
+    # check-config --print writes it back as TOML that reads the same.
+    assert scanner(["check-config", "--sysroot", str(root), "--print", str(path)]) == 0
+    assert tomllib.loads(capsys.readouterr().out)["device"]["label"] == label
