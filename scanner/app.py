@@ -210,6 +210,8 @@ class App:
                 batch_max_events=mqtt.batch_max_events,
                 batch_max_bytes=mqtt.batch_max_bytes,
                 allow_plaintext_credentials=mqtt.allow_plaintext_credentials,
+                checkpoint_id=self.config.device.checkpoint_id,
+                label=self.config.device.label,
             )
         except ValueError as exc:
             raise StartupError(f"mqtt: {exc}") from None
