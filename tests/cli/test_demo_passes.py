@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -31,3 +34,20 @@ def test_the_folder_it_names_is_still_there_afterwards(capsys: pytest.CaptureFix
         assert (folder / "valid.png").is_file()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_the_demo_into_a_pipe_has_no_control_characters_and_one_ready_screen() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "scanner.cli.dispatch", "demo", "--duration", "4", "--lang", "en"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "\r" not in done.stdout
+    assert "\x1b" not in done.stdout
+    boxes = re.findall(r"\n\+-+\+\n(.*?)\n\+-+\+\n", done.stdout, flags=re.S)
+    assert boxes
+    assert "READY" in boxes[0]
+    assert all(a != b for a, b in itertools.pairwise(boxes)), "a screen drawn twice"
