@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import zxingcpp
 
+from scanner.bench.targets import Target, judged, lines
 from scanner.camera.errors import ImageError
 from scanner.camera.images import load_gray
 from scanner.cli.kit import command
@@ -96,7 +97,11 @@ def main(argv: list[str]) -> int:
     every = [r for rows in folders.values() for r in rows]
     per_folder = {name: _summary(rows) for name, rows in folders.items()}
     total = _summary(every)
-    report = {"folders": per_folder, "total": total, "errors": errors}
+    report = judged(
+        {"folders": per_folder, "total": total, "errors": errors},
+        # The shared corpus's 113 photos: at least 110, and never fewer than bare zxing-cpp.
+        [Target("total.decoded", ">=", 110), Target("total.decoded", ">=", total["bare_decoded"])],
+    )
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -105,4 +110,5 @@ def main(argv: list[str]) -> int:
                 f"{name:>12}  {s['decoded']}/{s['images']} (bare {s['bare_decoded']})  "
                 f"p50 {s['ms_p50']} ms  p95 {s['ms_p95']} ms  (bare p50 {s['bare_ms_p50']} ms)"
             )
+        print("\n".join(lines(report)))
     return 0

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from nacl.signing import SigningKey
 
+from scanner.bench.targets import Target, judged, lines
 from scanner.cli.kit import command, parser, print_json
 from scanner.decide.verify import Verifier, verify_text
 from scanner.formats.cose import parse_sign1, sign1
@@ -100,9 +101,12 @@ def main(argv: list[str]) -> int:
         "rounds": args.rounds,
         "calls_per_round": args.calls,
     }
+    result = judged(result, [Target("ratio", "<=", 2.5)])
     if args.json:
         print_json(result)
     else:
         for name, value in result.items():
-            print(f"{name:>18}: {value}")
+            if name not in ("targets", "targets_met"):
+                print(f"{name:>18}: {value}")
+        print("\n".join(lines(result)))
     return 0
