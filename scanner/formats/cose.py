@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,20 +105,44 @@ def loads_untrusted(data: bytes, max_depth: int, tags: frozenset[int] = frozense
     # Bytes after the item would be another encoding of the same object.
     if end != len(data):
         raise CborError("trailing bytes after the CBOR item")
+    return _decode(data)
+
+
+def loads_foreign(data: bytes, max_depth: int) -> Any:
+    """Decode CBOR signed by a foreign issuer whose encoder is not ours (EU DCC, say).
+
+    Only for formats whose specification does not require deterministic CBOR:
+    their signature covers these exact bytes, so the encoding is not ours to fix.
+    Still bounded in depth; trailing bytes are refused.
+    """
+    stream = io.BytesIO(data)
+    try:
+        value = cbor2.load(stream, max_depth=max_depth)
+    except _DECODE_ERRORS as exc:
+        raise CborError(type(exc).__name__) from None
+    if stream.tell() != len(data):
+        raise CborError("trailing bytes after the CBOR item")
+    return value
+
+
+# cbor2 6 signals bad input with CBORDecodeError (a CBORError, no longer a
+# ValueError) but also lets TypeError (unhashable map keys), OverflowError
+# and RecursionError escape: all of them are "not CBOR we can take".
+_DECODE_ERRORS = (
+    cbor2.CBORError,
+    ValueError,
+    TypeError,
+    OverflowError,
+    RecursionError,
+    KeyError,
+    IndexError,
+)
+
+
+def _decode(data: bytes) -> Any:
     try:
         return cbor2.loads(data)
-    # cbor2 6 signals bad input with CBORDecodeError (a CBORError, no longer a
-    # ValueError) but also lets TypeError (unhashable map keys), OverflowError
-    # and RecursionError escape: all of them are "not CBOR we can take".
-    except (
-        cbor2.CBORError,
-        ValueError,
-        TypeError,
-        OverflowError,
-        RecursionError,
-        KeyError,
-        IndexError,
-    ) as exc:
+    except _DECODE_ERRORS as exc:
         raise CborError(type(exc).__name__) from None
 
 
