@@ -28,65 +28,45 @@ class CborError(ValueError):
     """Untrusted bytes are not CBOR this project can take."""
 
 
-# Simple values a signed object may hold: false, true, null. No floats: nothing
-# signed here has one, and each float has several encodings.
-_SIMPLE = frozenset({0xF4, 0xF5, 0xF6})
-_WIDTH = {24: 1, 25: 2, 26: 4, 27: 8}
+# What a decoded item may be: cbor2 turns other tags into other Python types
+# (datetime, Decimal, set, UUID, shared values, ...), none of which we sign.
+# No floats: nothing signed here has one, and a float has several encodings.
+_PLAIN = (int, bytes, str, bool, type(None))
 
 
-def _head(data: bytes, at: int) -> tuple[int, int, int]:
-    """(major type, argument, offset after the head); only definite, shortest heads."""
-    if at >= len(data):
-        raise CborError("truncated")
-    initial = data[at]
-    major, info = initial >> 5, initial & 0x1F
-    if info < 24:
-        return major, info, at + 1
-    width = _WIDTH.get(info)
-    if width is None:
-        raise CborError("indefinite length" if info == 31 else "reserved head")
-    end = at + 1 + width
-    if end > len(data):
-        raise CborError("truncated")
-    argument = int.from_bytes(data[at + 1 : end], "big")
-    if argument < (24 if width == 1 else 256 ** (width // 2)):
-        raise CborError("non-shortest head")
-    return major, argument, end
+def _order(key: Any) -> tuple[Any, ...]:
+    """Sorts map keys as RFC 8949 4.2.1 does, by the bytes of their shortest encodings."""
+    kind = type(key)
+    if kind is int:
+        return (0, key) if key >= 0 else (1, -1 - key)  # major 0, then major 1 by |n|
+    if kind is bytes:
+        return (2, len(key), key)  # the length is in the head, so shorter first
+    if kind is str:
+        raw = key.encode()
+        return (3, len(raw), raw)
+    return (9, bytes(cbor2.dumps(key)))  # anything else: by its encoding, after those
 
 
-def _item(data: bytes, at: int, depth: int, tags: frozenset[int]) -> int:
-    """Check one deterministic item at `at`; returns the offset after it."""
-    if depth < 0:
-        raise CborError("nested too deeply")
-    if at < len(data) and data[at] >> 5 == 7:
-        if data[at] not in _SIMPLE:
-            raise CborError("float or simple value")
-        return at + 1
-    major, argument, at = _head(data, at)
-    if major in (0, 1):
-        return at
-    if major in (2, 3):
-        if at + argument > len(data):
-            raise CborError("truncated")
-        return at + argument
-    if major == 4:
-        for _ in range(argument):
-            at = _item(data, at, depth - 1, tags)
-        return at
-    if major == 5:
-        previous = b""
-        for _ in range(argument):
-            end = _item(data, at, depth - 1, tags)
-            # RFC 8949 4.2.1: keys in bytewise order of their encodings; strictly
-            # increasing also means no key twice.
-            if data[at:end] <= previous:
-                raise CborError("map keys unsorted or repeated")
-            previous = data[at:end]
-            at = _item(data, end, depth - 1, tags)
-        return at
-    if argument not in tags:  # major 6
-        raise CborError(f"unexpected CBOR tag {argument}")
-    return _item(data, at, depth - 1, tags)
+def _check(value: Any, tags: frozenset[int]) -> None:
+    kind = type(value)
+    if kind is dict or kind is cbor2.frozendict:
+        previous: tuple[Any, ...] | None = None
+        for key, item in value.items():
+            _check(key, tags)
+            order = _order(key)
+            if previous is not None and order <= previous:
+                raise CborError("map keys not in deterministic order")
+            previous = order
+            _check(item, tags)
+    elif kind is list or kind is tuple:
+        for item in value:
+            _check(item, tags)
+    elif kind is cbor2.CBORTag:
+        if value.tag not in tags:
+            raise CborError(f"unexpected CBOR tag {value.tag}")
+        _check(value.value, tags)
+    elif kind not in _PLAIN:
+        raise CborError(f"unexpected CBOR item ({kind.__name__})")
 
 
 def loads_untrusted(data: bytes, max_depth: int, tags: frozenset[int] = frozenset()) -> Any:
@@ -94,18 +74,22 @@ def loads_untrusted(data: bytes, max_depth: int, tags: frozenset[int] = frozense
 
     One signed object must have one encoding: otherwise a pass can be written as
     endless different texts (each new to the debouncer), and a duplicate map key
-    would let a decoder pick either copy. The bytes are walked first and must be
-    exactly RFC 8949 core deterministic encoding, which `deterministic_dumps`
-    (every signer's encoder) writes: shortest definite heads, sorted unique map
-    keys, no tags outside `tags`, no floats. cbor2 has no strict mode (6.3), so
-    this walk checks the bytes and cbor2 then builds the values; it is several
-    times cheaper than decoding and encoding again, which matters per frame.
+    would let a decoder pick either copy. cbor2 (6.3) has no strict mode, so the
+    value it decodes is encoded again, in the order it was read, and must give
+    back the very bytes: that refuses non-shortest heads, indefinite lengths,
+    chunked strings, duplicate keys (the map comes back shorter), wrapper tags
+    and trailing bytes. Then map keys must be in RFC 8949 order, and no tag
+    outside `tags`, no float and no other decoded type may appear.
     """
-    end = _item(data, 0, max_depth, tags)
-    # Bytes after the item would be another encoding of the same object.
-    if end != len(data):
-        raise CborError("trailing bytes after the CBOR item")
-    return _decode(data)
+    value = loads_foreign(data, max_depth)
+    try:
+        again = bytes(cbor2.dumps(value))
+    except _DECODE_ERRORS as exc:
+        raise CborError(f"cannot be encoded again ({type(exc).__name__})") from None
+    if again != data:
+        raise CborError("not in deterministic encoding")
+    _check(value, tags)
+    return value
 
 
 def loads_foreign(data: bytes, max_depth: int) -> Any:
@@ -137,13 +121,6 @@ _DECODE_ERRORS = (
     KeyError,
     IndexError,
 )
-
-
-def _decode(data: bytes) -> Any:
-    try:
-        return cbor2.loads(data)
-    except _DECODE_ERRORS as exc:
-        raise CborError(type(exc).__name__) from None
 
 
 def key_id(public_key: bytes) -> bytes:
