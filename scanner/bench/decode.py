@@ -12,11 +12,11 @@ import numpy as np
 import zxingcpp
 
 from scanner.bench.targets import Target, judged, lines
-from scanner.camera.errors import ImageError
 from scanner.camera.images import load_gray
 from scanner.cli.kit import command
 from scanner.cli.kit import parser as kit_parser
 from scanner.decide.decode import Decoder
+from scanner.errors import ImageError
 
 SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"})
 # The reference: one bare call, QR only. Plain text mode costs the same as the default and

@@ -9,9 +9,9 @@ from scanner.cli.kit import dispatch
 # name -> ("module:function", one line for --help); imported only when called, so
 # that `--help` and a quick `check-config` do not load OpenCV or paho.
 SUBCOMMANDS = {
-    "run": ("scanner.app:main", "the daemon: camera, lights, log and uplink (systemd runs it)"),
+    "run": ("scanner.cli.run:main", "the daemon: camera, lights, log and uplink (systemd runs it)"),
     "check-config": (
-        "scanner.config.check:main",
+        "scanner.cli.check_config:main",
         "check a scanner.toml as `run` would, before any hardware is opened",
     ),
     "scan": ("scanner.cli.scan:main", "decode QR images or texts and verify the passes, offline"),

@@ -15,19 +15,9 @@ import typing
 from pathlib import Path
 from typing import Any, TypeVar, Union
 
+from scanner.errors import ConfigError
+
 T = TypeVar("T")
-
-
-class ConfigError(ValueError):
-    """A configuration value is missing, unknown or of the wrong type; names the key path.
-
-    `problems` holds every problem found (one "key.path: what" each), so a
-    technician fixes them all in one round instead of one per run.
-    """
-
-    def __init__(self, message: str, problems: list[str] | None = None) -> None:
-        super().__init__(message)
-        self.problems = problems or [message]
 
 
 def _name(path: str, key: str) -> str:

@@ -13,13 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from scanner.camera.opencv import OpenCVConfig
-from scanner.camera.picam import PicamConfig
-from scanner.camera.replay import ReplayConfig
-from scanner.camera.synthetic import SyntheticConfig
-from scanner.config.convert import ConfigError, build, to_table
-from scanner.decide.verify import Policy
+from scanner.camera.config import OpenCVConfig, PicamConfig, ReplayConfig, SyntheticConfig
+from scanner.config.convert import build, to_table
+from scanner.decide.policy import Policy
 from scanner.display.config import DisplayConfig
+from scanner.errors import ConfigError
 from scanner.lights.signals import LightsConfig
 from scanner.outbox.queue import MIN_MAX_BYTES
 from scanner.trust.clock import TIMESYNC_FLAG

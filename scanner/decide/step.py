@@ -19,10 +19,11 @@ from scanner.decide.debounce import Debouncer
 from scanner.decide.decode import Decoder
 from scanner.decide.verify import Verifier
 from scanner.display.base import Display, NullDisplay
+from scanner.errors import OutboxError, OutboxFullError
 from scanner.lights.signals import Indicator, Signal, signal_for
 from scanner.model import Verdict
-from scanner.outbox.events import DetailValue, EventKind, OutboxEvent
-from scanner.outbox.queue import Outbox, OutboxError, OutboxFullError
+from scanner.outbox.events import DetailValue, OutboxEvent
+from scanner.outbox.queue import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -217,17 +218,14 @@ class ScanStep:
             detail: dict[str, DetailValue] = {"outcome": verdict.outcome.value}
             if verdict.reason is not None:
                 detail["reason"] = verdict.reason.value
-            return OutboxEvent(
-                kind=EventKind.ALERT,
+            return OutboxEvent.alert(
+                "test_card",
+                detail,
                 device_id=self._device_id,
                 checkpoint_id=self._checkpoint_id,
                 wall_time=wall,
                 clock=verdict.clock,
-                trusted_time=verdict.now,
-                pass_id=verdict.pass_id,
-                issuer_kid=verdict.kid.hex() if verdict.kid else None,
-                code="test_card",
-                detail=detail,
+                verdict=verdict,
             )
         return OutboxEvent.scan(
             verdict,

@@ -22,12 +22,13 @@ from scanner.decide.decode import Decoder
 from scanner.decide.step import LogTrouble, ScanStep
 from scanner.decide.verify import Verifier
 from scanner.demo import samples
+from scanner.errors import OutboxFullError
 from scanner.formats.qrimage import render_qr
 from scanner.lights.gpio import GpioIndicator
 from scanner.lights.signals import LightsConfig
 from scanner.model import ClockState
 from scanner.outbox.events import EventKind, OutboxEvent
-from scanner.outbox.queue import MIN_MAX_BYTES, Outbox, OutboxFullError
+from scanner.outbox.queue import MIN_MAX_BYTES, Outbox
 from scanner.trust.bundle import parse_bundle
 from scanner.trust.clock import PinnedClock
 from scanner.trust.revocation_set import RevocationSet

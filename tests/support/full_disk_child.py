@@ -27,9 +27,8 @@ from scanner.demo import samples
 from scanner.formats.qrimage import render_qr
 from scanner.lights.gpio import GpioIndicator
 from scanner.lights.signals import LightsConfig
-from scanner.model import ClockState, TrustState
-from scanner.outbox.queue import Fill, Outbox
-from scanner.run.health import Health
+from scanner.model import ClockState, Fill, Health, TrustState
+from scanner.outbox.queue import Outbox
 from scanner.trust.bundle import parse_bundle
 from scanner.trust.clock import PinnedClock
 from scanner.trust.revocation_set import RevocationSet
