@@ -14,6 +14,7 @@ SUBCOMMANDS = {
     "run": "scanner.app",
     "check-config": "scanner.config",
     "render-display": "scanner.display",
+    "conformance": "scanner.conformance.cli",
 }
 
 

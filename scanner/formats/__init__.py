@@ -1,0 +1,1 @@
+"""Credential formats behind one interface: each recognises its prefix and returns a Verdict."""
