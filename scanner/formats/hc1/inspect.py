@@ -57,7 +57,8 @@ class Inspection:
     claims: claims_mod.Claims | None = None
     schema_problems: list[str] | None = None
     time: TimeCheck | None = None
-    dsc_valid: bool | None = None
+    dsc_valid: bool | None = None  # the DSC is valid at the clock
+    dsc_covers: bool | None = None  # the DCC's iat..exp lies within the DSC's validity
     key_usage: bool | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -131,6 +132,8 @@ def inspect(text: bytes, signers: SignerLookup, now: int) -> Inspection:
     result.signer = signer
     result.passed = Stage.SIGNATURE
     result.dsc_valid = signer.valid_at(now)
+    if result.claims is not None:
+        result.dsc_covers = covers(signer, result.claims)
     if result.claims is None:
         return _fail(result, Stage.CLAIMS, result.extra.get("claims_error", "no claims"))
     result.passed = Stage.CLAIMS
@@ -150,6 +153,13 @@ def _report_claims(result: Inspection, payload: Any, now: int) -> None:
     result.claims = found
     result.schema_problems = schema.problems(found.dcc)
     result.time = time_check(found, now)
+
+
+def covers(signer: Signer, found: claims_mod.Claims) -> bool:
+    """Whether the DSC was valid when the DCC was issued and stays so until it expires."""
+    if found.issued_at is None or found.expires_at is None:
+        return False
+    return signer.not_before <= found.issued_at and found.expires_at <= signer.not_after
 
 
 def time_check(found: claims_mod.Claims, now: int) -> TimeCheck:
