@@ -14,6 +14,10 @@ SUBCOMMANDS = {
     "device": "provisioning.device:main",
     "enroll-accept": "provisioning.enrollment:main_accept",
     "selftest": "provisioning.selftest:main",
+    "dcc-signers": "provisioning.dcc_trust:main_signers",
+    "dcc-rules": "provisioning.dcc_trust:main_rules",
+    "dcc-keygen": "provisioning.dcc_commands:main_keygen",
+    "dcc-issue": "provisioning.dcc_commands:main_issue",
 }
 
 

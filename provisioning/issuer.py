@@ -119,6 +119,7 @@ def main_trust_bundle(argv: list[str]) -> int:
     p.add_argument("--issuer-not-after", help="default: the bundle's expiry")
     p.add_argument("--revocation-pub", required=True, type=Path)
     p.add_argument("--ops-pub", type=Path)
+    p.add_argument("--dcc-pub", type=Path, help="the key that signs the DSC list and rule set")
     p.add_argument("--version", required=True, type=int)
     p.add_argument("--issued-at", help="default: now")
     p.add_argument("--expires", required=True)
@@ -142,6 +143,7 @@ def main_trust_bundle(argv: list[str]) -> int:
         ]
         revocation = load_public_key(args.revocation_pub)
         ops = load_public_key(args.ops_pub) if args.ops_pub else None
+        dcc = load_public_key(args.dcc_pub) if args.dcc_pub else None
     except KeyFileError as exc:
         raise CommandError(str(exc)) from None
     data = encode_bundle(
@@ -153,6 +155,7 @@ def main_trust_bundle(argv: list[str]) -> int:
         revocation_key=revocation,
         ops_key=ops,
         stale_after=int(args.stale_after_days * 86400),
+        dcc_key=dcc,
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_bytes(data)

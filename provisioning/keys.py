@@ -9,7 +9,7 @@ from nacl.signing import SigningKey
 from scanner.console import CommandError, command, parser, print_json
 from scanner.trust.keys import KeyFileError, kid_hex, public_key_text, write_private_key
 
-ROLES = ("root", "issuer", "revocation", "ops", "device")
+ROLES = ("root", "issuer", "revocation", "ops", "device", "dcc")  # dcc: EU DCC trust objects
 
 
 def generate(out: Path) -> tuple[Path, Path, str]:
