@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import zlib
+from pathlib import Path
 
 import pytest
-from hc1_support import ALL, DAY, NOW, dsc, hc1, negative_test, trust, vaccination
+from hc1_support import ALL, DAY, DCC_KEY, NOW, dsc, hc1, negative_test, trust, vaccination
 
 from scanner.formats.hc1 import qrtext
 from scanner.formats.hc1.dsc import CertType
@@ -14,6 +16,7 @@ from scanner.formats.hc1.verify import verify_hc1
 from scanner.formats.policy import Enforcement, FormatPolicy
 from scanner.model import ClockState, Outcome, Reason, TrustState
 from scanner.passes import base45
+from scanner.trust.dcc_rules import RuleSet, encode_rules, parse_rules
 from scanner.trust.dcc_store import DccTrust
 from scanner.trust.revset import RevocationSet
 
@@ -144,3 +147,44 @@ def test_a_stale_dsc_list_warns_and_an_expired_one_fails_closed() -> None:
         hc1(signer, expires_at=NOW + 300 * DAY), t, NONE_REVOKED, NOW + 70 * DAY, PINNED
     )
     assert expired.reason is Reason.TRUST_EXPIRED
+
+
+RULES = Path(__file__).resolve().parents[2] / "shared" / "vectors" / "dgc-business-rules-testdata"
+
+
+def _eu_rules() -> RuleSet:
+    raw = [json.loads(p.read_text()) for p in sorted((RULES / "EU").rglob("rule.json"))]
+    value_sets = json.loads((RULES / "valuesets" / "valueSets.json").read_text())
+    data = encode_rules(
+        DCC_KEY,
+        version=1,
+        issued_at=NOW - DAY,
+        expires_at=NOW + 30 * DAY,
+        country="VN",
+        rules=raw,
+        value_sets=value_sets,
+    )
+    return parse_rules(data, DCC_KEY.verify_key)
+
+
+@pytest.mark.skipif(not RULES.is_dir(), reason="shared vectors not present")
+def test_an_entry_rule_refuses_an_incomplete_vaccination_and_names_the_rule() -> None:
+    signer = dsc()
+    rules = _eu_rules()
+    dcc = DccTrust(signers=trust(signer).signers, rules=rules)
+    complete = verify_hc1(hc1(signer), dcc, NONE_REVOKED, NOW, PINNED)
+    assert complete.accepted, (complete.reason, complete.rule_id)
+    partial = vaccination(
+        event={
+            "vp": "1119349007",
+            "mp": "EU/1/20/1528",
+            "ma": "ORG-100030215",
+            "dn": 1,
+            "sd": 2,
+            "dt": "2026-01-10",
+        }
+    )
+    verdict = verify_hc1(hc1(signer, partial), dcc, NONE_REVOKED, NOW, PINNED)
+    assert verdict.reason is Reason.RULE_FAILED
+    assert verdict.rule_id is not None
+    assert verdict.rule_id.startswith("VR-EU-")
