@@ -19,7 +19,7 @@ from typing import Any
 
 from nacl.signing import SigningKey
 
-from scanner.console import CommandError, command, parse_instant, parser, print_json
+from scanner.cli.kit import CommandError, command, parse_instant, parser, print_json
 from scanner.formats.hc1.dsc import KID_LENGTH, DscError, Signer, load_der
 from scanner.formats.hc1.rules import RuleError
 from scanner.trust.dcc_rules import encode_rules, value_sets_from_gateway

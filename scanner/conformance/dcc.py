@@ -1,7 +1,7 @@
 """`conformance dcc DIR`: dgc-testdata-shaped cases through the real HC1 verifier and QR decoder.
 
 Each EXPECTED* field is mapped to the step of `scanner.formats.hc1.inspect` that answers it;
-the 2DCODE PNG goes through `scanner.decode`, the decoder the unit runs on camera frames.
+the 2DCODE PNG goes through `scanner.decide.decode`, the decoder the unit runs on camera frames.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ def _picture(case: dict[str, Any]) -> tuple[bool | None, str]:
     import cv2  # noqa: PLC0415
     import numpy as np  # noqa: PLC0415
 
-    from scanner.decode import Decoder  # noqa: PLC0415
+    from scanner.decide.decode import Decoder  # noqa: PLC0415
 
     try:
         raw = base64.b64decode(png)

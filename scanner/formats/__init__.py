@@ -1,1 +1,1 @@
-"""Credential formats behind one interface: each recognises its prefix and returns a Verdict."""
+"""Credential formats (cp1/, hc1/) behind one interface, and the encodings they share."""

@@ -13,9 +13,9 @@ from typing import Any
 
 from nacl.signing import SigningKey, VerifyKey
 
+from scanner.formats.cose import SignedObjectError, deterministic_dumps, open_signed, sign1
 from scanner.formats.hc1.rules import Rule, RuleError, parse_rule
 from scanner.model import TrustState
-from scanner.passes.cose import SignedObjectError, deterministic_dumps, open_signed, sign1
 
 RULES_TYPE = "checkpoint-dcc-rules"
 DEFAULT_STALE_AFTER = 7 * 86400

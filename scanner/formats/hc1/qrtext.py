@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zlib
 
-from scanner.passes import base45
+from scanner.formats import base45
 
 PREFIX = b"HC1:"
 # The same hard limits as CP1: a DCC with an RSA-3072 signature is about 1,100
