@@ -7,40 +7,22 @@ snapshot and lets verified passes raise the clock's floor.
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 
+from scanner.formats.base import CredentialFormat
 from scanner.formats.cose import CoseError, parse_sign1
 from scanner.formats.cp1 import qrtext
 from scanner.formats.cp1.claims import ClaimsError, decode_claims
+from scanner.formats.policy import Enforcement, Policy
 from scanner.model import ClockState, Outcome, PassInfo, Reason, TrustState, Verdict
 from scanner.trust.clock import Clock
 from scanner.trust.snapshot import TrustSnapshot
 
-
-class Enforcement(enum.StrEnum):
-    """What a degraded condition does to an otherwise valid pass."""
-
-    WARN = "warn"  # accept, with the condition flagged on the verdict
-    REJECT = "reject"  # fail closed
-
-
-@dataclass(frozen=True, slots=True)
-class Policy:
-    """Choices for degraded trust data and clocks; the defaults are the safe ones."""
-
-    # A stale bundle still holds genuine keys; rejecting every pass after a week
-    # offline would close the checkpoint, so it warns (amber on the unit).
-    stale_trust: Enforcement = Enforcement.WARN
-    # Past its expiry the bundle may hold retired or compromised keys: fail closed.
-    expired_trust: Enforcement = Enforcement.REJECT
-    # Unsynced or behind clocks are already held at the floor, so a clock set
-    # back cannot revive an expired pass; the condition is flagged, not fatal.
-    untrusted_clock: Enforcement = Enforcement.WARN
+__all__ = ["Cp1Format", "Enforcement", "Policy", "Verifier", "verify_text"]  # Policy: `[policy]`
 
 
 _UNTRUSTED_CLOCKS = (ClockState.UNSYNCED, ClockState.BEHIND)
+DEFAULT_POLICY = Policy()
 
 
 def verify_text(
@@ -48,7 +30,7 @@ def verify_text(
     trust: TrustSnapshot,
     now: int,
     clock: ClockState,
-    policy: Policy = Policy(),
+    policy: Policy = DEFAULT_POLICY,
 ) -> Verdict:
     """Check one QR text; every input gets a Verdict, none raises."""
     trust_state = trust.state(now)
@@ -115,21 +97,48 @@ def verify_text(
     )
 
 
+class Cp1Format:
+    """CP1, the checkpoint's own passes, as one credential format among others."""
+
+    name = "cp1"
+
+    def __init__(self, trust: Callable[[], TrustSnapshot], policy: Policy = DEFAULT_POLICY) -> None:
+        self._trust = trust
+        self._policy = policy
+
+    def recognises(self, text: bytes) -> bool:
+        return text.startswith(qrtext.PREFIX)
+
+    def verify(self, text: bytes, now: int, clock: ClockState) -> Verdict:
+        return verify_text(text, self._trust(), now, clock, self._policy)
+
+
 class Verifier:
-    """Verifies against the current trust snapshot at the trusted clock's time."""
+    """Verifies with the format whose prefix the text carries, at the trusted clock's time.
+
+    CP1 (`Cp1Format`'s check, here with the clock-floor evidence only its passes give)
+    answers every text no other format recognises: a Wi-Fi code is `not_a_pass`.
+    """
 
     def __init__(
         self,
         trust: Callable[[], TrustSnapshot],
         clock: Clock,
-        policy: Policy = Policy(),
+        policy: Policy = DEFAULT_POLICY,
+        formats: Sequence[CredentialFormat] = (),
     ) -> None:
         self._trust = trust
         self._clock = clock
         self._policy = policy
+        self._formats = tuple(formats)
 
     def verify(self, text: bytes) -> Verdict:
         now, clock_state = self._clock.now()
+        other = next((f for f in self._formats if f.recognises(text)), None)
+        if other is not None:
+            # Only the unit's own issuers' passes move the clock floor: a DSC list holds
+            # thousands of foreign keys, and one forward-dated DCC must not expire the rest.
+            return other.verify(text, now, clock_state)
         trust = self._trust()
         verdict = verify_text(text, trust, now, clock_state, self._policy)
         if verdict.info is not None and verdict.reason in _FLOOR_EVIDENCE:

@@ -1,4 +1,4 @@
-"""What degraded conditions do to an otherwise valid credential, for every format."""
+"""What degraded conditions do to an otherwise valid credential: `[policy]`, for every format."""
 
 from __future__ import annotations
 
@@ -14,12 +14,17 @@ class Enforcement(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class FormatPolicy:
-    """HC1's choices; the trust and clock ones mirror CP1's `[policy]` and default the same."""
+class Policy:
+    """Choices for degraded trust data and clocks; the defaults are the safe ones."""
 
+    # A stale bundle still holds genuine keys; rejecting every pass after a week
+    # offline would close the checkpoint, so it warns (amber on the unit).
     stale_trust: Enforcement = Enforcement.WARN
+    # Past its expiry the bundle may hold retired or compromised keys: fail closed.
     expired_trust: Enforcement = Enforcement.REJECT
+    # Unsynced or behind clocks are already held at the floor, so a clock set
+    # back cannot revive an expired pass; the condition is flagged, not fatal.
     untrusted_clock: Enforcement = Enforcement.WARN
-    # A DCC that verifies but breaks the EU schema was still signed by a national DSC: the
-    # officer gets the flag; a site that wants strictness sets this to reject (malformed).
+    # HC1: a DCC that verifies but breaks the EU JSON schema was still signed by a
+    # national DSC; it is flagged, and a site that wants strictness refuses it (malformed).
     schema_invalid: Enforcement = Enforcement.WARN

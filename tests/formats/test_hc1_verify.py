@@ -14,7 +14,7 @@ from scanner.formats.hc1 import qrtext
 from scanner.formats.hc1.dsc import CertType
 from scanner.formats.hc1.summary import pass_id
 from scanner.formats.hc1.verify import verify_hc1
-from scanner.formats.policy import Enforcement, FormatPolicy
+from scanner.formats.policy import Enforcement, Policy
 from scanner.model import ClockState, Outcome, Reason, TrustState
 from scanner.trust.dcc_rules import RuleSet, encode_rules, parse_rules
 from scanner.trust.dcc_store import DccTrust
@@ -132,7 +132,7 @@ def test_a_dcc_outside_the_schema_is_flagged_and_refused_only_by_policy() -> Non
     flagged = verify_hc1(hc1(signer, bad), trust(signer), NONE_REVOKED, NOW, PINNED)
     assert flagged.accepted
     assert flagged.schema_valid is False
-    strict = FormatPolicy(schema_invalid=Enforcement.REJECT)
+    strict = Policy(schema_invalid=Enforcement.REJECT)
     refused = verify_hc1(hc1(signer, bad), trust(signer), NONE_REVOKED, NOW, PINNED, policy=strict)
     assert refused.reason is Reason.MALFORMED
 

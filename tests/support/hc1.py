@@ -10,8 +10,12 @@ from nacl.signing import SigningKey
 
 from provisioning.dcc_issuer import DocumentSigner, dcc_document, issue, new_key, self_signed_dsc
 from scanner.formats.hc1.dsc import CertType, Signer, load_der
+from scanner.formats.hc1.verify import verify_hc1
+from scanner.model import ClockState, Verdict
+from scanner.trust.dcc_rules import RuleSet, encode_rules, parse_rules
 from scanner.trust.dcc_signers import DscList, encode_signers, parse_signers
 from scanner.trust.dcc_store import DccTrust
+from scanner.trust.revocation_set import RevocationSet
 
 NOW = 1_780_000_000  # 2026-05-28
 DAY = 86400
@@ -112,3 +116,54 @@ def hc1(
         signer, dcc or vaccination(), issuer="DE", issued_at=issued_at, expires_at=expires_at
     )
     return text.encode("ascii")
+
+
+# A one-rule rule set: the holder must have completed the vaccination series.
+COMPLETE_SERIES = {
+    "Identifier": "VR-VN-0001",
+    "Type": "Acceptance",
+    "Country": "VN",
+    "Version": "1.0.0",
+    "SchemaVersion": "1.0.0",
+    "Engine": "CERTLOGIC",
+    "EngineVersion": "0.7.5",
+    "CertificateType": "Vaccination",
+    "Description": [{"lang": "en", "desc": "The vaccination series is complete."}],
+    "ValidFrom": "2021-06-01T00:00:00Z",
+    "ValidTo": "2030-06-01T00:00:00Z",
+    "AffectedFields": ["v.0.dn", "v.0.sd"],
+    "Logic": {
+        "if": [
+            {"var": "payload.v.0"},
+            {">=": [{"var": "payload.v.0.dn"}, {"var": "payload.v.0.sd"}]},
+            True,
+        ]
+    },
+}
+
+
+def rule_set(*rules: dict[str, Any], version: int = 1) -> RuleSet:
+    data = encode_rules(
+        DCC_KEY,
+        version=version,
+        issued_at=NOW - DAY,
+        expires_at=NOW + 60 * DAY,
+        country="VN",
+        rules=list(rules) or [COMPLETE_SERIES],
+        value_sets={},
+    )
+    return parse_rules(data, DCC_KEY.verify_key)
+
+
+def partial_vaccination() -> dict[str, Any]:
+    event = {"vp": "1119349007", "mp": "EU/1/20/1528", "ma": "ORG-100030215", "dn": 1, "sd": 2}
+    return vaccination(event={**event, "dt": "2026-01-10"})
+
+
+def hc1_verdict(
+    dcc: dict[str, Any] | None = None, *, usage: tuple[CertType, ...] = (), at: int = NOW
+) -> Verdict:
+    """A real HC1 verdict on a DCC from a DSC with `usage`, under the one-rule rule set."""
+    signer = dsc(usage=usage)
+    dcc_trust = DccTrust(signers=signer_list(signer), rules=rule_set())
+    return verify_hc1(hc1(signer, dcc), dcc_trust, RevocationSet.empty(), at, ClockState.SYNCED)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from scanner.formats.hc1.inspect import Inspection, Stage, TimeCheck, inspect
 from scanner.formats.hc1.rules import external_parameters, first_failure, in_force
 from scanner.formats.hc1.summary import pass_id, summarise
-from scanner.formats.policy import Enforcement, FormatPolicy
+from scanner.formats.policy import Enforcement, Policy
 from scanner.model import (
     ClockState,
     Holder,
@@ -36,7 +36,7 @@ _STAGE_REASON = {
     Stage.CLAIMS: Reason.MALFORMED,
 }
 _UNTRUSTED_CLOCKS = (ClockState.UNSYNCED, ClockState.BEHIND)
-DEFAULT_POLICY = FormatPolicy()
+DEFAULT_POLICY = Policy()
 
 
 def _no_signers(_kid: bytes) -> tuple[()]:
@@ -50,7 +50,7 @@ def verify_hc1(
     now: int,
     clock: ClockState,
     *,
-    policy: FormatPolicy = DEFAULT_POLICY,
+    policy: Policy = DEFAULT_POLICY,
     bundle_version: int | None = None,
     revocation_serial: int | None = None,
 ) -> Verdict:
@@ -115,7 +115,7 @@ def _info(found: Inspection) -> PassInfo | None:
 
 
 def _refusal(
-    found: Inspection, trust: TrustState | None, clock: ClockState, policy: FormatPolicy
+    found: Inspection, trust: TrustState | None, clock: ClockState, policy: Policy
 ) -> Reason | None:
     """The first reason a verified DCC is refused before revocation and rules."""
     if trust is TrustState.EXPIRED and policy.expired_trust is Enforcement.REJECT:
