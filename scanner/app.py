@@ -29,6 +29,7 @@ from scanner.decide.step import Decision, ScanStep
 from scanner.decide.verify import Verifier
 from scanner.display.backends import open_display
 from scanner.display.base import Display
+from scanner.formats.hc1.format import Hc1Format
 from scanner.lights.gpio import GpioIndicator, make_pin_factory
 from scanner.lights.signals import Indicator, Signal
 from scanner.model import ClockState
@@ -37,6 +38,7 @@ from scanner.outbox.queue import Fill, Outbox, OutboxFullError
 from scanner.run.notify import Notifier
 from scanner.run.scanloop import ScanLoop
 from scanner.trust.clock import TrustedClock
+from scanner.trust.dcc_store import DccStore
 from scanner.trust.identity import Identity, IdentityError, load_identity
 from scanner.trust.keys import KeyFileError, load_public_key
 from scanner.trust.store import TrustStore, TrustStoreError
@@ -101,6 +103,7 @@ class App:
         self.identity: Identity | None = None
         self.outbox: Outbox | None = None
         self.store: TrustStore | None = None
+        self.dcc: DccStore | None = None
         self.uplink: Uplink | None = None
         self.loop: ScanLoop | None = None
         self._closers: list[Callable[[], None]] = []
@@ -121,6 +124,9 @@ class App:
             config.device.state_dir / "clock-floor", synced=config.trust.sync_flag.exists
         )
         clock.observe(self.store.snapshot().bundle.issued_at)
+        store = self.store
+        # EU DCC trust data lives beside the bundle, verified with the dcc key it names.
+        self.dcc = DccStore(config.trust_dir, lambda: store.snapshot().bundle.dcc_key)
         self._closers.append(clock.flush)
         try:
             self.outbox = Outbox(
@@ -144,7 +150,9 @@ class App:
         step = ScanStep(
             decoder=Decoder(budget_ms=config.decoder.budget_ms),
             debouncer=Debouncer(DebounceConfig(gap_s=config.decoder.debounce_gap_s)),
-            verifier=Verifier(self.store.snapshot, clock, config.policy),
+            verifier=Verifier(
+                self.store.snapshot, clock, config.policy, formats=[self._hc1(config)]
+            ),
             indicator=indicator,
             outbox=self.outbox,
             device_id=self.identity.device_id,
@@ -178,6 +186,12 @@ class App:
             self.store.snapshot().bundle.version,
             self.store.snapshot().revocation_serial,
         )
+
+    def _hc1(self, config: Config) -> Hc1Format:
+        """EU DCCs, against the DSC list and rules kept beside the bundle (docs/credentials.md)."""
+        assert self.store is not None, "the trust store comes first"
+        assert self.dcc is not None, "the DCC store comes with it"
+        return Hc1Format(self.dcc.snapshot, self.store.snapshot, config.policy)
 
     def _gpio_indicator(self) -> Indicator:
         factory = self._pin_factory
@@ -225,7 +239,7 @@ class App:
             command_result=uplink.publish_command_result,
             request_catchup=uplink.request_trust_catchup,
         )
-        self._downlink = Downlink(self.store, gate, clock, actions)
+        self._downlink = Downlink(self.store, gate, clock, actions, dcc=self.dcc)
         return uplink
 
     # -- running ------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 
 from scanner.camera.base import FrameSource
@@ -83,6 +84,7 @@ class ScanLoop:
         self._shown: DeviceState | None = None
         self._last_health: Health | None = None
         self.decisions = 0
+        self.by_format: Counter[str] = Counter()  # decisions per credential format
 
     # -- camera ----------------------------------------------------------------------------
 
@@ -168,7 +170,9 @@ class ScanLoop:
                 self._camera_failed(SourceError(f"no frame for {self._camera.stall_s:.0f} s"))
             return
         self._frame_arrived()
-        self.decisions += len(self.step.process(frame))
+        decided = self.step.process(frame)
+        self.decisions += len(decided)
+        self.by_format.update(d.verdict.format for d in decided)
 
     def _alive(self) -> bool:
         if self._stuck or self._failures >= GIVE_UP_AFTER:
@@ -244,6 +248,7 @@ class ScanLoop:
                 "p95": stats.decode_percentile(0.95),
             },
             "decisions": self.decisions,
+            "decisions_by_format": dict(sorted(self.by_format.items())),
             "trust": {
                 "bundle_version": snapshot.bundle.version if snapshot else None,
                 "age_s": now - snapshot.bundle.issued_at if snapshot else None,

@@ -16,7 +16,8 @@ from typing import TypeVar
 
 from nacl.signing import VerifyKey
 
-from scanner.trust.dcc_rules import RuleSet, RuleSetError, parse_rules
+from scanner.formats.cose import CborError, CoseError, loads_untrusted, parse_sign1
+from scanner.trust.dcc_rules import RULES_TYPE, RuleSet, RuleSetError, parse_rules
 from scanner.trust.dcc_signers import DscList, DscListError, parse_signers
 from scanner.trust.files import atomic_write
 
@@ -81,6 +82,12 @@ class DccStore:
             raise DccKeyMissingError("the trust bundle names no dcc key")
         return key
 
+    def install(self, data: bytes) -> DscList | RuleSet:
+        """A DSC list or a rule set, whichever the signed object says it is."""
+        if _declared_type(data) == RULES_TYPE:
+            return self.install_rules(data)
+        return self.install_signers(data)
+
     def install_signers(self, data: bytes) -> DscList:
         """Verify, check anti-rollback, persist, swap in; raises DscListError and friends."""
         signers = parse_signers(data, self._require_key())
@@ -104,3 +111,12 @@ class DccStore:
             self._trust = DccTrust(self._trust.signers, rules)
         log.info("rule set version %d installed (%d rules)", rules.version, len(rules.rules))
         return rules
+
+
+def _declared_type(data: bytes) -> object:
+    # Only to route the object: install_* then verifies it against the dcc key.
+    try:
+        body = loads_untrusted(parse_sign1(data).payload, max_depth=4)
+    except (CoseError, CborError):
+        return None
+    return body.get("type") if isinstance(body, dict) else None
