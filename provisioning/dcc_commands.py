@@ -11,11 +11,11 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from provisioning.dcc_issuer import DocumentSigner, dcc_document, issue, new_key, self_signed_dsc
 from provisioning.issuer import write_png
 from scanner.cli.kit import CommandError, command, parse_instant, parser, print_json
 from scanner.formats.hc1.cose import PrivateKey
 from scanner.formats.hc1.dsc import CertType, kid_of
+from scanner.formats.hc1.issue import DocumentSigner, dcc_document, issue, new_key, self_signed_dsc
 from scanner.formats.qrimage import qr_version, render_qr
 
 DAY = 86400

@@ -1,4 +1,4 @@
-"""A reference EU DCC issuer for tests and the demo: DSC keys and certificates, signed HC1 texts.
+"""The signing side of HC1: DSC keys and certificates, and signed DCC texts (tests, demo, issuer).
 
 Real DCCs come from national issuers; this one signs with the scanner's own HC1 codec so
 that what the unit verifies is exactly what the spec describes (ES256 or PS256, kid = the
