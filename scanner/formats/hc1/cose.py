@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
+from scanner.formats.cose import sig_structure
 from scanner.formats.hc1.cbor import CborError, loads
 
 ALG_ES256 = -7
@@ -47,7 +48,9 @@ class Sign1:
     claims: Any  # the payload decoded as CBOR (not yet trusted)
 
     def to_be_signed(self) -> bytes:
-        return bytes(cbor2.dumps(["Signature1", self.protected, b"", self.payload]))
+        # Sig_structure (RFC 9052 section 4.4), hand-encoded as CP1 does: the same bytes as
+        # cbor2.dumps(["Signature1", protected, b"", payload]) at a fraction of the cost.
+        return sig_structure(self.protected, self.payload)
 
 
 def _header(raw: Any, what: str) -> dict[Any, Any]:
