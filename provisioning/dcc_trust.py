@@ -20,11 +20,12 @@ from typing import Any
 from nacl.signing import SigningKey
 
 from scanner.cli.kit import CommandError, command, parse_instant, parser, print_json
+from scanner.errors import KeyFileError
 from scanner.formats.hc1.dsc import KID_LENGTH, DscError, Signer, load_der
 from scanner.formats.hc1.rules import RuleError
 from scanner.trust.dcc_rules import encode_rules, value_sets_from_gateway
 from scanner.trust.dcc_signers import encode_signers
-from scanner.trust.keys import KeyFileError, load_private_key
+from scanner.trust.keys import load_private_key
 
 DAY = 86400
 

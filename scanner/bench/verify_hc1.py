@@ -20,12 +20,12 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from nacl.signing import SigningKey
 
 from scanner.cli.kit import CommandError
+from scanner.decide.hc1 import verify_hc1
 from scanner.demo.dcc_samples import COMPLETE_SERIES
 from scanner.formats.hc1 import inspect as inspection
 from scanner.formats.hc1.dsc import CertType, Signer, load_der
 from scanner.formats.hc1.issue import DocumentSigner, dcc_document, issue, new_key, self_signed_dsc
 from scanner.formats.hc1.rules import external_parameters, first_failure, in_force, parse_rule
-from scanner.formats.hc1.verify import verify_hc1
 from scanner.model import ClockState
 from scanner.trust.dcc_signers import encode_signers, parse_signers
 from scanner.trust.dcc_store import DccTrust

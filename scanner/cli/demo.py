@@ -10,10 +10,10 @@ import cv2
 
 from scanner.cli.kit import CommandError, command, parser, print_json
 from scanner.decide.decode import Decoder
+from scanner.decide.hc1 import Hc1Format
 from scanner.decide.verify import Verifier
 from scanner.demo.dcc_samples import DccSample, build_dcc
 from scanner.demo.samples import Sample, build
-from scanner.formats.hc1.format import Hc1Format
 from scanner.formats.qrimage import render_qr
 from scanner.trust.bundle import parse_bundle
 from scanner.trust.clock import PinnedClock

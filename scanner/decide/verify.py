@@ -9,17 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from scanner.decide.policy import Enforcement, Policy
+from scanner.errors import BadTextError, ClaimsError, CoseError, NotAPassError, TextTooLargeError
 from scanner.formats.base import CredentialFormat
-from scanner.formats.cose import CoseError, parse_sign1
+from scanner.formats.cose import parse_sign1
 from scanner.formats.cp1 import qrtext
-from scanner.formats.cp1.claims import ClaimsError, decode_claims
-from scanner.formats.policy import Enforcement, Policy
+from scanner.formats.cp1.claims import decode_claims
 from scanner.model import ClockState, Outcome, PassInfo, Reason, TrustState, Verdict
 from scanner.trust.clock import Clock
 from scanner.trust.snapshot import TrustSnapshot
-
-__all__ = ["Cp1Format", "Enforcement", "Policy", "Verifier", "verify_text"]  # Policy: `[policy]`
-
 
 _UNTRUSTED_CLOCKS = (ClockState.UNSYNCED, ClockState.BEHIND)
 DEFAULT_POLICY = Policy()
@@ -50,11 +48,11 @@ def verify_text(
 
     try:
         cose = qrtext.unwrap(text)
-    except qrtext.TextTooLargeError:
+    except TextTooLargeError:
         return reject(Reason.TOO_LARGE)
-    except qrtext.NotAPassError:
+    except NotAPassError:
         return reject(Reason.NOT_A_PASS)
-    except qrtext.BadTextError:
+    except BadTextError:
         return reject(Reason.MALFORMED)
     try:
         envelope = parse_sign1(cose)

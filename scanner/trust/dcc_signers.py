@@ -13,7 +13,8 @@ from typing import Any
 
 from nacl.signing import SigningKey, VerifyKey
 
-from scanner.formats.cose import SignedObjectError, deterministic_dumps, open_signed, sign1
+from scanner.errors import SignedObjectError
+from scanner.formats.cose import deterministic_dumps, open_signed, sign1
 from scanner.formats.hc1.dsc import CertType, Signer
 from scanner.model import TrustState
 

@@ -16,7 +16,8 @@ from typing import TypeVar
 
 from nacl.signing import VerifyKey
 
-from scanner.formats.cose import CborError, CoseError, loads_untrusted, parse_sign1
+from scanner.errors import CborError, CoseError
+from scanner.formats.cose import loads_untrusted, parse_sign1
 from scanner.trust.dcc_rules import RULES_TYPE, RuleSet, RuleSetError, parse_rules
 from scanner.trust.dcc_signers import DscList, DscListError, parse_signers
 from scanner.trust.files import atomic_write

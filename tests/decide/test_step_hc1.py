@@ -16,10 +16,10 @@ from support.hc1 import NOW, dsc, hc1, partial_vaccination, rule_set, signer_lis
 from scanner.camera.base import Frame
 from scanner.decide.debounce import DebounceConfig, Debouncer
 from scanner.decide.decode import Decoder
+from scanner.decide.hc1 import Hc1Format
 from scanner.decide.step import ScanStep
 from scanner.decide.verify import Verifier
 from scanner.demo import samples
-from scanner.formats.hc1.format import Hc1Format
 from scanner.formats.qrimage import render_qr
 from scanner.lights.gpio import GpioIndicator
 from scanner.lights.signals import LightsConfig

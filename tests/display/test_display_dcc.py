@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from support.hc1 import hc1_verdict, negative_test, partial_vaccination, vaccination
 
-from scanner.display import Locale, Tone, compose
 from scanner.display.certificate import drawable
+from scanner.display.screen import Locale, Tone, compose
 from scanner.display.textview import render_text
 from scanner.model import Reason
 

@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from support.hc1 import NOW, dsc, hc1, trust
 
+from scanner.decide.hc1 import verify_hc1
 from scanner.formats import base45
 from scanner.formats.hc1 import qrtext
-from scanner.formats.hc1.verify import verify_hc1
 from scanner.model import ClockState, Outcome, Verdict
 from scanner.trust.revocation_set import RevocationSet
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from support.hc1 import ALL, DAY, DCC_KEY, NOW, dsc, hc1, negative_test, trust, vaccination
 
+from scanner.decide.hc1 import verify_hc1
+from scanner.decide.policy import Enforcement, Policy
 from scanner.formats import base45
 from scanner.formats.hc1 import qrtext
 from scanner.formats.hc1.dsc import CertType
 from scanner.formats.hc1.summary import pass_id
-from scanner.formats.hc1.verify import verify_hc1
-from scanner.formats.policy import Enforcement, Policy
 from scanner.model import ClockState, Outcome, Reason, TrustState
 from scanner.trust.dcc_rules import RuleSet, encode_rules, parse_rules
 from scanner.trust.dcc_store import DccTrust

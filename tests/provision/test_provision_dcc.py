@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from provisioning.cli import main as provision
-from scanner.formats.hc1.verify import verify_hc1
+from scanner.decide.hc1 import verify_hc1
 from scanner.model import ClockState, Reason
 from scanner.trust.dcc_rules import parse_rules
 from scanner.trust.dcc_signers import parse_signers

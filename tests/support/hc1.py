@@ -8,9 +8,9 @@ from typing import Any
 
 from nacl.signing import SigningKey
 
+from scanner.decide.hc1 import verify_hc1
 from scanner.formats.hc1.dsc import CertType, Signer, load_der
 from scanner.formats.hc1.issue import DocumentSigner, dcc_document, issue, new_key, self_signed_dsc
-from scanner.formats.hc1.verify import verify_hc1
 from scanner.model import ClockState, Verdict
 from scanner.trust.dcc_rules import RuleSet, encode_rules, parse_rules
 from scanner.trust.dcc_signers import DscList, encode_signers, parse_signers

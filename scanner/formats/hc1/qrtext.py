@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zlib
 
+from scanner.errors import Base45Error
 from scanner.formats import base45
 
 PREFIX = b"HC1:"
@@ -50,7 +51,7 @@ def debase45(body: str) -> bytes:
     """Base45 decode; raises Base45TextError."""
     try:
         return base45.decode(body)
-    except base45.Base45Error as exc:
+    except Base45Error as exc:
         raise Base45TextError(str(exc)) from None
 
 

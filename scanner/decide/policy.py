@@ -1,4 +1,4 @@
-"""What degraded conditions do to an otherwise valid credential: `[policy]`, for every format."""
+"""The verification policy: what degraded trust data or a degraded clock does to a valid pass."""
 
 from __future__ import annotations
 

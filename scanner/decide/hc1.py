@@ -1,18 +1,20 @@
 """HC1 QR text -> Verdict: the inspection's findings, the DSC list and rules, and policy.
 
-`verify_hc1` is pure (time and trust come in as arguments) and never raises. The reason set
-is CP1's, extended by `wrong_key_usage` and `rule_failed` (docs/credentials.md).
+`verify_hc1` is pure (time and trust come in as arguments) and never raises; `Hc1Format`
+feeds it the unit's current trust data. The reason set is CP1's, extended by
+`wrong_key_usage` and `rule_failed` (docs/credentials.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Callable, Container
 from datetime import UTC, datetime
 
+from scanner.decide.policy import Enforcement, Policy
+from scanner.formats.hc1 import qrtext
 from scanner.formats.hc1.inspect import Inspection, Stage, TimeCheck, inspect
 from scanner.formats.hc1.rules import external_parameters, first_failure, in_force
 from scanner.formats.hc1.summary import pass_id, summarise
-from scanner.formats.policy import Enforcement, Policy
 from scanner.model import (
     ClockState,
     Holder,
@@ -24,6 +26,7 @@ from scanner.model import (
     Verdict,
 )
 from scanner.trust.dcc_store import DccTrust
+from scanner.trust.snapshot import TrustSnapshot
 
 FORMAT = "hc1"
 _STAGE_REASON = {
@@ -159,3 +162,37 @@ def _rules(found: Inspection, dcc: DccTrust, now: int) -> str | None:
     )
     failure = first_failure(rules, claims.dcc, external)
     return failure.rule if failure is not None else None
+
+
+class Hc1Format:
+    """Verifies `HC1:` texts against the DSC list and rules, revocations from the bundle's."""
+
+    name = FORMAT
+
+    def __init__(
+        self,
+        dcc: Callable[[], DccTrust],
+        trust: Callable[[], TrustSnapshot],
+        policy: Policy | None = None,
+    ) -> None:
+        self._dcc = dcc
+        self._trust = trust
+        self._policy = policy or Policy()
+
+    def recognises(self, text: bytes) -> bool:
+        return qrtext.has_prefix(text)
+
+    def verify(self, text: bytes, now: int, clock: ClockState) -> Verdict:
+        snapshot = self._trust()
+        # Revoked DCCs travel in the same revocation updates as CP1 passes, by pass ID
+        # (the hash of their `ci`), so one list and one serial cover both formats.
+        return verify_hc1(
+            text,
+            self._dcc(),
+            snapshot.revoked,
+            now,
+            clock,
+            policy=self._policy,
+            bundle_version=snapshot.bundle.version,
+            revocation_serial=snapshot.revocation_serial,
+        )
