@@ -31,11 +31,11 @@ def generate(out: Path) -> tuple[Path, Path, str]:
 @command
 def main(argv: list[str]) -> int:
     p = parser("checkpoint-provision keygen", "Generate an Ed25519 key pair for a role.")
-    p.add_argument("--role", required=True, choices=ROLES)
+    p.add_argument("--role", required=True, choices=ROLES, help="what the key will sign")
     p.add_argument(
         "--out", required=True, type=Path, help="path prefix: writes OUT.key and OUT.pub"
     )
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     args = p.parse_args(argv)
     private, public, kid = generate(args.out)
     if args.json:

@@ -30,7 +30,7 @@ from scanner.display.base import Display
 from scanner.errors import (
     IdentityError,
     KeyFileError,
-    OutboxFullError,
+    OutboxError,
     StartupError,
     TrustStoreError,
 )
@@ -187,7 +187,11 @@ class App:
             checkpoint_id=config.device.checkpoint_id,
             display=self.display,
             on_decision=self._decided,
-            on_outbox_full=lambda: self.alert("outbox_full", {"dropped": "scan"}),
+            on_outbox_full=lambda: self.alert("outbox_full", {"held": "scan"}),
+            on_log_trouble=lambda t: self.alert("log_failed", {"reason": t.reason}),
+            on_log_recovered=lambda t: self.alert(
+                "log_recovered", {"reason": t.reason, "held": t.held, "lost": t.lost}
+            ),
         )
         return ScanLoop(
             step=step,
@@ -246,6 +250,8 @@ class App:
                 batch_max_events=mqtt.batch_max_events,
                 batch_max_bytes=mqtt.batch_max_bytes,
                 allow_plaintext_credentials=mqtt.allow_plaintext_credentials,
+                checkpoint_id=self.config.device.checkpoint_id,
+                label=self.config.device.label,
             )
         except ValueError as exc:
             raise StartupError(f"mqtt: {exc}") from None
@@ -296,9 +302,10 @@ class App:
         event = self._event(code, {k: _scalar(v) for k, v in detail.items()})
         try:
             self.outbox.record(event)
-        except OutboxFullError:
+        except OutboxError as exc:
+            # Full or failing disk: ops still hear of it, signed but not stored.
             if self.uplink is not None:
-                self.uplink.alert_now(code, "outbox full", detail)
+                self.uplink.alert_now(code, str(exc), detail)
             return
         if self.uplink is not None:
             self.uplink.wake()
@@ -308,8 +315,8 @@ class App:
         event = self._event("health", _flat(self.loop.heartbeat(self._started))).as_telemetry()
         try:
             self.outbox.record(event)
-        except OutboxFullError:
-            log.warning("outbox full: health record not kept")
+        except OutboxError as exc:
+            log.warning("health record not kept: %s", exc)
 
     def _event(self, code: str, detail: dict[str, Scalar]) -> OutboxEvent:
         return OutboxEvent.alert(

@@ -126,6 +126,20 @@ class Verdict:
     def pass_id(self) -> str | None:
         return self.info.pass_id if self.info is not None else None
 
+    @property
+    def test_card(self) -> bool:
+        """A signed test card, accepted or not: never a traveller scan in any log or count."""
+        return self.info is not None and self.info.kind is PassKind.TEST
+
+    @property
+    def label(self) -> str:
+        """What outputs call it: ``test_card`` for an accepted test card, else the outcome.
+
+        A technician's card is never shown or counted as a traveller's ``accept``;
+        a refused one stays ``reject`` (with its kind ``test`` beside it).
+        """
+        return "test_card" if self.test_card and self.accepted else self.outcome.value
+
 
 # -- the unit's health: what the background light, the screen and heartbeats report ----------
 
@@ -155,6 +169,7 @@ class Health:
     trust: TrustState
     clock: ClockState
     outbox_fill: Fill
+    unlogged: int = 0  # decisions shown that the outbox could not take (held in memory)
 
     @property
     def reasons(self) -> tuple[str, ...]:
@@ -167,6 +182,8 @@ class Health:
             found.append(f"clock_{self.clock.value}")
         if self.outbox_fill >= Fill.HIGH:
             found.append(f"outbox_{int(self.outbox_fill)}pct")
+        if self.unlogged:
+            found.append("log_failed")
         return tuple(found)
 
     @property

@@ -235,8 +235,8 @@ def _run_app(
 
 def _print_decision(decision: Decision, out: Any) -> None:
     v = decision.verdict
-    label = v.outcome.value.upper() + (f" ({v.reason.value})" if v.reason else "")
-    kind = " (test card)" if v.info is not None and v.info.kind.name == "TEST" else ""
+    label = v.label.upper() + (f" ({v.reason.value})" if v.reason else "")
+    kind = " (test card, not a traveller)" if v.test_card else ""
     print(
         f"\n  {v.format.upper()} {label:<26} pass={(v.pass_id or '-')[:12]:<12} "
         f"light after {decision.latency_ms:.1f} ms"
@@ -261,8 +261,10 @@ def _summary(tally: Tally, device_id: str, depth: int | None, broker: str | None
     p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] if latencies else None
     return {
         "decisions": len(decisions),
-        "accepted": sum(d.verdict.accepted for d in decisions),
-        "rejected": sum(not d.verdict.accepted for d in decisions),
+        # Travellers only: a test card is counted apart, accepted or refused.
+        "accepted": sum(d.verdict.accepted and not d.verdict.test_card for d in decisions),
+        "rejected": sum(not d.verdict.accepted and not d.verdict.test_card for d in decisions),
+        "test_cards": sum(d.verdict.test_card for d in decisions),
         "logged": sum(d.logged for d in decisions),
         "delivered": len(tally.delivered),
         "batches": tally.batches,

@@ -209,6 +209,8 @@ def state_lines(locale: Locale, status: UnitStatus, now: float) -> tuple[str, ..
             found.append(text(lang, f"state.clock_{health.clock.value}"))
         if health.outbox_fill >= Fill.HIGH:
             found.append(text(lang, "state.outbox", pct=int(health.outbox_fill)))
+        if health.unlogged:
+            found.append(text(lang, "state.log_failed"))
     if status.offline_since is not None:
         duration = duration_text(lang, now - status.offline_since)
         found.append(text(lang, "state.offline", duration=duration))

@@ -147,3 +147,4 @@ class StoredEvent:
     kind: EventKind
     json: str
     recorded_at: float
+    through: int | None = None  # a shed range's last number; None for an event

@@ -152,9 +152,13 @@ class ScanLoop:
                 self._camera_failed(SourceError(f"no frame for {self._camera.stall_s:.0f} s"))
             return
         self._frame_arrived()
+        unlogged = self.step.unlogged
         decided = self.step.process(frame)
         self.decisions += len(decided)
         self.by_format.update(d.verdict.format for d in decided)
+        if self.step.unlogged != unlogged and not unlogged:
+            # Could not log: the officer sees the degraded pattern after this verdict.
+            self._update_health(force=True)
 
     # -- health ----------------------------------------------------------------------------
 
@@ -168,6 +172,7 @@ class ScanLoop:
             trust=store.snapshot().state(now),
             clock=clock_state,
             outbox_fill=outbox.fill(),
+            unlogged=self.step.unlogged,
         )
 
     def _update_health(self, force: bool = False) -> None:
@@ -175,6 +180,8 @@ class ScanLoop:
         if not force and now < self._health_due:
             return
         self._health_due = now + HEALTH_EVERY_S
+        # Decisions held while the disk refused them go in as soon as it takes writes.
+        self.step.flush_held()
         health = self.health()
         self.display.set_status(UnitStatus(health, self._track_offline()))
         if health.state is not self._shown:

@@ -129,6 +129,9 @@ def parse_bundle(data: bytes, root: VerifyKey) -> TrustBundle:
     if not isinstance(entries, list) or len(entries) > MAX_ISSUERS:
         raise BundleError(f"bundle 'issuers' must be a list of at most {MAX_ISSUERS}")
     issuers = [_issuer(e) for e in entries]
+    if len({i.kid for i in issuers}) != len(issuers):
+        # Otherwise the later entry wins: retired-then-active would revive a retired key.
+        raise BundleError("bundle lists one issuer key twice")
     ops = body.get("ops")
     dcc = body.get("dcc")
     bundle = TrustBundle(
