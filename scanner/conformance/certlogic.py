@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from scanner.cli.kit import command
 from scanner.conformance.report import Check, Defect, Result, emit, judge, known_defects, parser
 from scanner.formats.certlogic import CertLogicError, evaluate
 
@@ -50,7 +50,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+@command
+def main(argv: list[str]) -> int:
     args = parser(SUITE, "the CertLogic test suite").parse_args(argv)
     root: Path = args.dir
     if not root.is_dir():

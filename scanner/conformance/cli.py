@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
 from collections.abc import Sequence
 
+from scanner.cli.kit import dispatch
+
 RUNNERS = {
-    "dcc": "scanner.conformance.dcc",  # dgc-testdata: certificates, stage by stage
-    "rules": "scanner.conformance.rules",  # dgc-business-rules-testdata: rules and their tests
-    "certlogic": "scanner.conformance.certlogic",  # the CertLogic evaluator suite
+    "dcc": (
+        "scanner.conformance.dcc:main",
+        "dgc-testdata cases, stage by stage, through the HC1 verifier and QR decoder",
+    ),
+    "rules": (
+        "scanner.conformance.rules:main",
+        "dgc-business-rules-testdata: every rule's tests through the rule engine",
+    ),
+    "certlogic": ("scanner.conformance.certlogic:main", "the CertLogic evaluator test suite"),
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    description = "The EU's own test suites through the project's code: agree, disagree, n/a."
     args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] not in RUNNERS:
-        print(
-            f"usage: checkpoint-scanner conformance {{{','.join(RUNNERS)}}} DIR [--json]",
-            file=sys.stderr,
-        )
-        return 2
-    code: int = importlib.import_module(RUNNERS[args[0]]).main(args[1:])
-    return code
+    return dispatch("checkpoint-scanner conformance", description, RUNNERS, args)

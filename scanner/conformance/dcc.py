@@ -9,11 +9,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from scanner.cli.kit import command
 from scanner.conformance.report import Check, Defect, Result, emit, judge, known_defects, parser
 from scanner.formats.hc1 import schema
 from scanner.formats.hc1.cbor import CborError, loads
@@ -250,7 +250,8 @@ def cases(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*.json") if p.is_file())
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+@command
+def main(argv: list[str]) -> int:
     args = parser(SUITE, "dgc-testdata-shaped DCC cases").parse_args(argv)
     root: Path = args.dir
     if not root.is_dir():

@@ -13,6 +13,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from scanner.cli.kit import parser as kit_parser
+
 
 class Result(enum.StrEnum):
     """How the project's answer compares with the suite's expectation."""
@@ -122,9 +124,9 @@ def totals(checks: Iterable[Check]) -> dict[str, int]:
 
 
 def parser(suite: str, what: str) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog=f"checkpoint-scanner conformance {suite}",
-        description=f"Run {what} through the project's code and compare with the expected results.",
+    p = kit_parser(
+        f"checkpoint-scanner conformance {suite}",
+        f"Run {what} through the project's code and compare with the expected results.",
     )
     p.add_argument("dir", type=Path, help="the suite's directory (an upstream copy or a subset)")
     p.add_argument("--json", action="store_true", help="print every result and the totals as JSON")

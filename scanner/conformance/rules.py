@@ -7,10 +7,10 @@ payload, the external parameters and the expected result of the rule.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from scanner.cli.kit import command
 from scanner.conformance.report import Check, Defect, Result, emit, judge, known_defects, parser
 from scanner.formats.hc1.rules import Outcome, RuleError, evaluate_rule, parse_rule
 
@@ -44,7 +44,8 @@ def run_rule(rule_file: Path, root: Path, defects: dict[tuple[str, str], Defect]
     return checks
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+@command
+def main(argv: list[str]) -> int:
     args = parser(SUITE, "DCC Gateway rules and their tests").parse_args(argv)
     root: Path = args.dir
     if not root.is_dir():

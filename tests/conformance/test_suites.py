@@ -44,7 +44,7 @@ def test_every_certlogic_assertion_agrees(capsys: pytest.CaptureFixture[str]) ->
 
 def test_dispatcher_names_the_runners_on_a_wrong_suite(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["nonsense"]) == 2
-    assert "dcc,rules,certlogic" in capsys.readouterr().err
+    assert "dcc, rules, certlogic" in capsys.readouterr().err
 
 
 def test_a_disagreement_fails_the_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
