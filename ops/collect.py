@@ -18,7 +18,6 @@ from scanner.uplink.config import redact_url
 log = logging.getLogger(__name__)
 
 PASSWORD_ENV = "CHECKPOINT_OPS_BROKER_PASSWORD"
-TOKEN_ENV = "CHECKPOINT_OPS_DASHBOARD_TOKEN"
 
 
 @command
@@ -46,14 +45,10 @@ def main(argv: list[str]) -> int:
         help="once a day, delete events older than N days (default: keep everything)",
     )
     p.add_argument("--dashboard", metavar="HOST:PORT", help="also serve the dashboard here")
-    p.add_argument(
-        "--token-file", type=Path, help=f"the dashboard's login token, mode 0600 (or ${TOKEN_ENV})"
-    )
-    p.add_argument("--token", help="the dashboard's login token (visible in ps: prefer the file)")
+    p.add_argument("--users", type=Path, help="the dashboard's users file (`checkpoint-ops user`)")
     args = p.parse_args(argv)
-    token: str | None = args.token or read_secret(args.token_file, TOKEN_ENV, what="token")
-    if args.dashboard and token is None:
-        raise CommandError(f"--dashboard needs --token-file (or ${TOKEN_ENV})")
+    if args.dashboard and not args.users:
+        raise CommandError("--dashboard needs --users FILE (made with `checkpoint-ops user add`)")
     if args.keep_days is not None and args.keep_days < 1:
         raise CommandError("--keep-days must be at least 1")
     try:
@@ -72,10 +67,13 @@ def main(argv: list[str]) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     server = None
-    if args.dashboard and token is not None:
+    if args.dashboard:
         from ops.dashboard.server import serve  # noqa: PLC0415 - only with --dashboard
 
-        server = serve(args.db, args.dashboard, token)
+        try:
+            server = serve(args.db, args.dashboard, args.users)
+        except (ValueError, OSError) as exc:  # a bad users file or address: one line
+            raise CommandError(str(exc)) from None
     upkeep = Upkeep(args.db, args.keep_days, stop)
     collector.start()
     upkeep.start()

@@ -20,17 +20,3 @@ def test_a_password_file_readable_by_others_is_refused(
     err = capsys.readouterr().err
     assert "readable by others" in err
     assert "s3cret" not in err
-
-
-def test_the_dashboard_needs_a_token_from_a_file_or_the_environment(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("CHECKPOINT_OPS_DASHBOARD_TOKEN", raising=False)
-    argv = ["collect", "--broker", "mqtt://127.0.0.1:1", "--db", f"sqlite:///{tmp_path}/o.db"]
-    assert cli.main([*argv, "--dashboard", "127.0.0.1:0"]) == 2
-    assert "--token-file" in capsys.readouterr().err
-    empty = tmp_path / "token"
-    empty.write_text("")
-    empty.chmod(0o600)
-    assert cli.main([*argv, "--dashboard", "127.0.0.1:0", "--token-file", str(empty)]) == 2
-    assert "is empty" in capsys.readouterr().err
