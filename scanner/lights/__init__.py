@@ -1,8 +1,15 @@
 """The officer's lights: the Indicator protocol, its signals and states, and its gpiozero driver."""
 
-from scanner.lights.gpio import GpioIndicator, LampState, make_pin_factory
+from scanner.lights.gpio import GpioIndicator, LampState, LightsUnavailableError, make_pin_factory
 from scanner.lights.patterns import Channel, Pattern, signal_pattern, state_pattern
-from scanner.lights.signals import DeviceState, Indicator, LightsConfig, Signal, signal_for
+from scanner.lights.signals import (
+    DeviceState,
+    Indicator,
+    LightsConfig,
+    PinMode,
+    Signal,
+    signal_for,
+)
 from scanner.lights.terminal import TerminalIndicator, render_lamps
 
 __all__ = [
@@ -12,7 +19,9 @@ __all__ = [
     "Indicator",
     "LampState",
     "LightsConfig",
+    "LightsUnavailableError",
     "Pattern",
+    "PinMode",
     "Signal",
     "TerminalIndicator",
     "make_pin_factory",
