@@ -19,9 +19,9 @@ from provisioning.sysroot import (
     service_owner,
     stage,
 )
-from scanner.config import parse
-from scanner.console import CommandError
-from scanner.settings import ConfigError
+from scanner.cli.kit import CommandError
+from scanner.config.convert import ConfigError
+from scanner.config.load import parse
 
 
 def install_credentials(args: argparse.Namespace) -> dict[str, Any]:

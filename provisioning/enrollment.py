@@ -15,7 +15,7 @@ from nacl.public import SealedBox
 from nacl.signing import SigningKey, VerifyKey
 
 from provisioning import mosquitto
-from scanner.console import (
+from scanner.cli.kit import (
     CommandError,
     command,
     format_instant,
@@ -23,8 +23,8 @@ from scanner.console import (
     parser,
     print_json,
 )
-from scanner.identity import device_id_for
 from scanner.trust.files import atomic_write
+from scanner.trust.identity import device_id_for
 from scanner.uplink.config import DEFAULT_TOPIC_ROOT, parse_broker_url
 
 REQUEST_TYPE = "checkpoint-enrollment-request"

@@ -29,7 +29,7 @@ from provisioning.tomltext import dumps
 
 REPO = Path(__file__).resolve().parents[2]
 GUEST_FILES = Path(__file__).resolve().parent / "guest"
-sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "tests" / "firmware"))
 import test_installer as installer  # noqa: E402 - the cached bookworm root lives there
 
 CACHE = installer.CACHE
