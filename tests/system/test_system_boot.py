@@ -1,25 +1,36 @@
-"""The installed unit boots under real systemd, runs hardened, and drives real GPIO lines."""
+"""The installed unit boots under real systemd, runs hardened, drives real GPIO lines, and a
+daemon stuck in a read meets the watchdog. One boot for the module: under TCG a boot costs minutes.
+"""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 
-from lab_guest import Guest, lamp_edges
-from lab_image import PINS, SCENE_SECONDS
+import pytest
+from lab_guest import Guest, GuestError, Stream, lamp_edges
+from lab_image import PINS, SCENE_SECONDS, LabImage
 
-SERVICE_USER_UID = "checkpoint"
+
+@pytest.fixture(scope="module")
+def booted(lab_image: LabImage, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Guest]:
+    guest = Guest(lab_image, tmp_path_factory.mktemp("booted"))
+    guest.boot()
+    guest.wait_active()
+    yield guest
+    guest.close()
 
 
-def _watch_lamps(guest: Guest):  # type: ignore[no-untyped-def]
+def _watch_lamps(guest: Guest) -> Stream:
     return guest.spawn(
         "python3", "/usr/local/lib/lab/lines.py", *(f"{n}={line}" for n, line in PINS.items())
     )
 
 
-def test_boot_to_ready_under_its_hardening_and_a_valid_pass_lights_green(guest: Guest) -> None:
-    boot_s = guest.boot()
-    guest.wait_active()
+def test_boot_to_ready_under_its_hardening_and_a_valid_pass_lights_green(booted: Guest) -> None:
+    guest = booted
+    boot_s = guest.boot_seconds
     ready_s = time.monotonic()
     unit = guest.unit("MainPID", "User", "ProtectSystem", "ProtectProc", "NoNewPrivileges",
                       "CapabilityBoundingSet", "NRestarts")  # fmt: skip
@@ -57,3 +68,24 @@ def test_boot_to_ready_under_its_hardening_and_a_valid_pass_lights_green(guest: 
     assert "mock pins" not in journal
     assert guest.unit("NRestarts")["NRestarts"] == "0"
     print(f"\nboot {boot_s:.1f} s to agent; first green {green[0] - ready_s:+.1f} s after active")
+
+
+def test_a_daemon_stuck_in_a_read_is_restarted_by_the_watchdog(booted: Guest) -> None:
+    guest = booted
+    stuck = guest.unit("MainPID")["MainPID"]
+    # SIGSTOP: the process is alive but no thread runs, as in a read stuck in a driver.
+    guest.run("kill", "-STOP", stuck, check=True)
+    stopped = time.monotonic()
+    guest.wait_for(r"checkpoint-scanner\.service: Watchdog timeout \(limit 10s\)!", timeout=60)
+    detected = time.monotonic() - stopped
+    guest.wait_for(r"checkpoint-scanner\.service: Failed with result 'watchdog'", timeout=30)
+    deadline = time.monotonic() + 120
+    while True:
+        unit = guest.unit("ActiveState", "MainPID", "NRestarts")
+        if unit["ActiveState"] == "active" and unit["MainPID"] not in ("0", stuck):
+            break
+        if time.monotonic() > deadline:
+            raise GuestError(f"not restarted: {unit}" + guest.journal_tail())
+        time.sleep(1)
+    assert unit["NRestarts"] == "1"
+    print(f"\nwatchdog fired {detected:.1f} s after SIGSTOP (WatchdogSec=10s)")
