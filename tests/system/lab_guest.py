@@ -111,12 +111,17 @@ class Guest:
         log = (self.workdir / "qemu.log").open("ab")
         self._process = subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 20
-        while not agent.exists():
+        while True:  # QEMU binds the socket before it listens: refused means "not yet"
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.connect(str(agent))
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                sock.close()
             if time.monotonic() > deadline or self._process.poll() is not None:
                 raise GuestError(f"QEMU did not start: {(self.workdir / 'qemu.log').read_text()}")
             time.sleep(0.05)
-        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._sock.connect(str(agent))
+        self._sock = sock
         threading.Thread(target=self._read, args=(self._sock,), daemon=True).start()
         deadline = time.monotonic() + timeout
         while True:  # the agent drops requests sent before it opened the port: ask again
@@ -201,10 +206,16 @@ class Guest:
         self._replies[ident] = replies
         try:
             self._send({"id": ident, "run": list(argv), "timeout": timeout})
-            try:
-                reply = replies.get(timeout=wait)
-            except queue.Empty:
-                raise GuestError(f"no answer to {argv[:3]} in {wait:.0f} s") from None
+            deadline = time.monotonic() + wait
+            while True:  # in slices: a guest that reset or powered off answers nothing
+                try:
+                    reply = replies.get(timeout=min(1.0, max(0.0, deadline - time.monotonic())))
+                    break
+                except queue.Empty:
+                    if not self.running:
+                        raise GuestError(f"QEMU ended while {argv[:3]} ran" + self.tail()) from None
+                    if time.monotonic() >= deadline:
+                        raise GuestError(f"no answer to {argv[:3]} in {wait:.0f} s") from None
         finally:
             del self._replies[ident]
         result = Result(reply["rc"], reply["out"], reply["err"])

@@ -250,6 +250,8 @@ def _install_lab_files(root: Path, wheel: Path) -> None:
     dropin.mkdir(exist_ok=True)
     shutil.copy(GUEST_FILES / "lab-checkpoint.conf", dropin / "lab.conf")
     shutil.copy(GUEST_FILES / "60-lab-gpio.rules", root / "etc/udev/rules.d/60-lab-gpio.rules")
+    shutil.copy(GUEST_FILES / "lab-watchdog.conf",
+                root / "etc/systemd/system.conf.d/zz-lab-watchdog.conf")  # fmt: skip
     (root / "etc/hostname").write_text("lab-unit\n")
     # Nothing a checkpoint runs; under TCG every unit started costs seconds of boot.
     for unit in LAB_MASKED:
