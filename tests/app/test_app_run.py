@@ -165,7 +165,7 @@ def _refusal_without_real_pins(site: Site, tmp_path: Path, env: dict[str, str]) 
     config = _config_file(site, tmp_path / "scanner.toml")
     config.write_text(config.read_text().replace('pins = "mock"', 'pins = "gpio"'))
     result = subprocess.run(
-        [sys.executable, "-m", "scanner.cli", "run", "--config", str(config)],
+        [sys.executable, "-m", "scanner.cli.dispatch", "run", "--config", str(config)],
         env=env,
         capture_output=True,
         check=False,
