@@ -20,8 +20,8 @@ from provisioning.sysroot import (
     stage,
 )
 from scanner.cli.kit import CommandError
-from scanner.config.convert import ConfigError
 from scanner.config.load import parse
+from scanner.errors import ConfigError
 
 
 def install_credentials(args: argparse.Namespace) -> dict[str, Any]:

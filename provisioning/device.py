@@ -30,13 +30,13 @@ from provisioning.sysroot import (
     stage,
 )
 from scanner.cli.kit import CommandError, command, format_instant, parser, print_json
-from scanner.config.convert import ConfigError
 from scanner.config.load import parse
 from scanner.decide.verify import verify_text
+from scanner.errors import BundleError, ConfigError, KeyFileError
 from scanner.model import ClockState, PassKind
-from scanner.trust.bundle import BundleError, TrustBundle, parse_bundle
+from scanner.trust.bundle import TrustBundle, parse_bundle
 from scanner.trust.identity import device_id_for
-from scanner.trust.keys import PRIVATE_PREFIX, KeyFileError, load_private_key, load_public_key
+from scanner.trust.keys import PRIVATE_PREFIX, load_private_key, load_public_key
 from scanner.trust.revocation_set import RevocationSet
 from scanner.trust.snapshot import TrustSnapshot
 from scanner.trust.store import BUNDLE_FILE

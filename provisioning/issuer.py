@@ -10,13 +10,14 @@ import numpy as np
 from nacl.signing import SigningKey
 
 from scanner.cli.kit import CommandError, command, parse_instant, parser, print_json
+from scanner.errors import ClaimsError, KeyFileError
 from scanner.formats.cose import sign1
 from scanner.formats.cp1 import qrtext
-from scanner.formats.cp1.claims import ClaimsError, encode_claims
+from scanner.formats.cp1.claims import encode_claims
 from scanner.formats.qrimage import qr_version, render_qr
 from scanner.model import Holder, PassInfo, PassKind
 from scanner.trust.bundle import IssuerKey, encode_bundle
-from scanner.trust.keys import KeyFileError, load_private_key, load_public_key
+from scanner.trust.keys import load_private_key, load_public_key
 from scanner.trust.revocation_update import encode_update
 
 

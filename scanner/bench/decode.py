@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import zxingcpp
 
-from scanner.camera.errors import ImageError
 from scanner.camera.images import load_gray
 from scanner.decide.decode import Decoder
+from scanner.errors import ImageError
 
 SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"})
 # The reference: one bare call, QR only. Plain text mode costs the same as the default and

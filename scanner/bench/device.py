@@ -10,12 +10,13 @@ import time
 import numpy as np
 
 from scanner.camera.base import Frame, FrameSource
-from scanner.camera.errors import SourceError
+from scanner.camera.config import PicamConfig, SyntheticConfig
 from scanner.camera.latest import FrameGrabber
-from scanner.camera.picam import PicamConfig, PicamSource
-from scanner.camera.synthetic import SyntheticConfig, SyntheticSource
+from scanner.camera.picam import PicamSource
+from scanner.camera.synthetic import SyntheticSource
 from scanner.decide.debounce import Debouncer
 from scanner.decide.decode import Decoder
+from scanner.errors import SourceError
 
 CPU_LIMIT = 0.5  # cores: the rest is for verification, uplink and the OS
 

@@ -18,7 +18,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from scanner.model import ClockState, Outcome, Reason, TrustState
 from scanner.outbox.events import EventKind, OutboxEvent, StoredEvent
 from scanner.outbox.queue import Outbox
-from scanner.uplink import UplinkConfig, payloads
+from scanner.uplink import payloads
+from scanner.uplink.config import UplinkConfig
 from scanner.uplink.service import Uplink
 
 TARGET_SECONDS = 30.0

@@ -12,10 +12,11 @@ from nacl.signing import SigningKey
 
 from scanner.cli.kit import command, parser, print_json
 from scanner.decide.verify import Verifier, verify_text
+from scanner.demo.samples import sample_info
 from scanner.formats.cose import parse_sign1, sign1
 from scanner.formats.cp1 import qrtext
 from scanner.formats.cp1.claims import encode_claims
-from scanner.model import ClockState, Holder, PassInfo, PassKind
+from scanner.model import ClockState, Holder
 from scanner.trust.bundle import IssuerKey, encode_bundle, parse_bundle
 from scanner.trust.clock import TrustedClock
 from scanner.trust.revocation_set import RevocationSet
@@ -25,16 +26,7 @@ NOW = 1_764_547_200  # 2025-12-01: inside the sample pass's validity
 
 
 def typical_pass(issuer: SigningKey) -> bytes:
-    info = PassInfo(
-        pass_id="P-000123456",
-        issuer="VN-CP",
-        kid=b"",
-        kind=PassKind.TRAVEL,
-        holder=Holder("NGUYỄN VĂN AN", "6789"),
-        issued_at=NOW - 86400,
-        not_before=NOW - 86400,
-        expires_at=NOW + 30 * 86400,
-    )
+    info = sample_info(NOW, pass_id="P-000123456", holder=Holder("NGUYỄN VĂN AN", "6789"))
     return qrtext.wrap(sign1(encode_claims(info), issuer)).encode()
 
 

@@ -11,8 +11,8 @@ SUBCOMMANDS = {
     "scan": "scanner.cli.scan",
     "bench": "scanner.bench",
     "demo": "scanner.cli.demo",
-    "run": "scanner.app",
-    "check-config": "scanner.config.load",
+    "run": "scanner.cli.run",
+    "check-config": "scanner.cli.check_config",
     "render-display": "scanner.cli.render_display",
 }
 

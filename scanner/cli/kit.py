@@ -10,12 +10,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
+from scanner.errors import ScannerError
+
 EXIT_OK = 0
 EXIT_FAILED = 1  # the command ran and found a problem (a check failed)
 EXIT_USAGE = 2  # bad arguments or unusable input (a bundle not signed by the root...)
 
 
-class CommandError(Exception):
+class CommandError(ScannerError):
     """Ends a command with one line on stderr and an exit status."""
 
     def __init__(self, message: str, status: int = EXIT_USAGE) -> None:

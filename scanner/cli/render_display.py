@@ -21,9 +21,7 @@ from scanner.display.console import ConsoleSurface
 from scanner.display.oled import OledSurface
 from scanner.display.screen import Locale, Screen, UnitStatus, compose
 from scanner.display.textview import render_text
-from scanner.model import ClockState, TrustState, Verdict
-from scanner.outbox.queue import Fill
-from scanner.run.health import Health
+from scanner.model import ClockState, Fill, Health, TrustState, Verdict
 from scanner.trust.clock import PinnedClock
 
 # --reason NAME -> the Health field it sets (the names of Health.reasons).

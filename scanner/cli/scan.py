@@ -7,18 +7,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scanner.camera.errors import ImageError, SourceEnded, SourceError
+from scanner.camera.config import ReplayConfig
 from scanner.camera.images import load_gray
-from scanner.camera.replay import ReplayConfig, ReplaySource
+from scanner.camera.replay import ReplaySource
 from scanner.cli.kit import CommandError, command, format_instant, parse_instant, parser, print_json
 from scanner.decide.decode import Decoder
 from scanner.decide.verify import Verifier
+from scanner.errors import (
+    BundleError,
+    ImageError,
+    KeyFileError,
+    RevocationGapError,
+    RevocationUpdateError,
+    SourceEnded,
+    SourceError,
+)
 from scanner.model import Verdict
-from scanner.trust.bundle import BundleError, parse_bundle
+from scanner.trust.bundle import parse_bundle
 from scanner.trust.clock import Clock, PinnedClock, TrustedClock
-from scanner.trust.keys import KeyFileError, load_public_key
+from scanner.trust.keys import load_public_key
 from scanner.trust.revocation_set import RevocationSet
-from scanner.trust.revocation_update import RevocationGapError, RevocationUpdateError, parse_update
+from scanner.trust.revocation_update import parse_update
 from scanner.trust.snapshot import TrustSnapshot
 
 

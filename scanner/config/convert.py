@@ -15,11 +15,9 @@ import typing
 from pathlib import Path
 from typing import Any, TypeVar, Union
 
+from scanner.errors import ConfigError
+
 T = TypeVar("T")
-
-
-class ConfigError(ValueError):
-    """A configuration value is missing, unknown or of the wrong type; names the key path."""
 
 
 def _name(path: str, key: str) -> str:

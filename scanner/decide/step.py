@@ -19,10 +19,11 @@ from scanner.decide.debounce import Debouncer
 from scanner.decide.decode import Decoder
 from scanner.decide.verify import Verifier
 from scanner.display.base import Display, NullDisplay
+from scanner.errors import OutboxFullError
 from scanner.lights.signals import Indicator, Signal, signal_for
 from scanner.model import PassKind, Verdict
-from scanner.outbox.events import EventKind, OutboxEvent
-from scanner.outbox.queue import Outbox, OutboxFullError
+from scanner.outbox.events import OutboxEvent
+from scanner.outbox.queue import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -157,16 +158,13 @@ class ScanStep:
         if verdict.accepted and verdict.info is not None and verdict.info.kind is PassKind.TEST:
             # Never a scan (no traveller passed), but audited: a test card that leaked
             # from a technician shows up at central as an alert, not as a silent green.
-            return OutboxEvent(
-                kind=EventKind.ALERT,
+            return OutboxEvent.alert(
+                "test_card",
                 device_id=self._device_id,
                 checkpoint_id=self._checkpoint_id,
                 wall_time=wall,
                 clock=verdict.clock,
-                trusted_time=verdict.now,
-                pass_id=verdict.pass_id,
-                issuer_kid=verdict.kid.hex() if verdict.kid else None,
-                code="test_card",
+                verdict=verdict,
             )
         return OutboxEvent.scan(
             verdict,

@@ -11,20 +11,14 @@ import cbor2
 from nacl.exceptions import BadSignatureError, CryptoError
 from nacl.signing import SigningKey, VerifyKey
 
+from scanner.errors import CborError, CoseError, SignedObjectError
+
 ALG_EDDSA = -8
 HEADER_ALG = 1
 HEADER_KID = 4
 COSE_SIGN1_TAG = 18
 KID_LENGTH = 8
 SIGNATURE_LENGTH = 64
-
-
-class CoseError(ValueError):
-    """The bytes are not a COSE_Sign1 message of the profile this project uses."""
-
-
-class CborError(ValueError):
-    """Untrusted bytes are not CBOR this project can take."""
 
 
 def loads_untrusted(data: bytes, max_depth: int) -> Any:
@@ -177,17 +171,6 @@ def parse_sign1(data: bytes) -> Sign1:
     if not isinstance(kid, bytes) or len(kid) != KID_LENGTH:
         raise CoseError("kid must be 8 bytes")
     return Sign1(protected=protected, kid=kid, payload=payload, signature=signature)
-
-
-class SignedObjectError(ValueError):
-    """A typed signed object (bundle, revocation update, command) that does not verify.
-
-    `code` is `malformed` or `bad_signature`; the message says what is wrong.
-    """
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def open_signed(

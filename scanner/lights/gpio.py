@@ -14,16 +14,14 @@ from gpiozero import LED, Buzzer, Device, DigitalOutputDevice
 from gpiozero.exc import BadPinFactory, GPIOZeroError, PinFactoryFallback
 from gpiozero.pins.mock import MockFactory
 
+from scanner.errors import LightsUnavailableError
 from scanner.lights.patterns import Channel, Pattern, signal_pattern, state_pattern
-from scanner.lights.signals import DeviceState, LightsConfig, PinMode, Signal
+from scanner.lights.signals import LightsConfig, PinMode, Signal
+from scanner.model import DeviceState
 
 logger = logging.getLogger(__name__)
 
 _MIN_WAIT_S = 0.001  # a wake-up a hair early must not become a busy loop
-
-
-class LightsUnavailableError(RuntimeError):
-    """Real pins were configured and cannot be driven here (no pin factory, or a pin refused)."""
 
 
 def make_pin_factory(pins: PinMode) -> Any:

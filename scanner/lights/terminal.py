@@ -6,7 +6,8 @@ import sys
 from typing import TextIO
 
 from scanner.lights.gpio import GpioIndicator, LampState, make_pin_factory
-from scanner.lights.signals import DeviceState, LightsConfig, Signal
+from scanner.lights.signals import LightsConfig, Signal
+from scanner.model import DeviceState
 
 _ANSI = {"green": "\x1b[1;32m", "red": "\x1b[1;31m", "amber": "\x1b[1;33m"}
 _RESET = "\x1b[0m"

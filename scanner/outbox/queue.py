@@ -11,7 +11,6 @@ waits for the commit: nothing is shown that is not logged.
 
 from __future__ import annotations
 
-import enum
 import logging
 import sqlite3
 import threading
@@ -19,6 +18,8 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
+from scanner.errors import OutboxError, OutboxFullError
+from scanner.model import Fill
 from scanner.outbox.events import EventKind, OutboxEvent, StoredEvent
 from scanner.outbox.sqlite import Transaction, open_database, shed_oldest_telemetry
 
@@ -29,7 +30,6 @@ __all__ = [
     "MIB",
     "MIN_MAX_BYTES",
     "OUTBOX_FILENAME",
-    "Fill",
     "Outbox",
     "OutboxError",
     "OutboxFullError",
@@ -44,23 +44,6 @@ OUTBOX_FILENAME = "outbox.sqlite3"
 _ROW_OVERHEAD = 64
 _SHED_BATCH = 256
 _SHED_BODY = '{"kind":"shed"}'
-
-
-class Fill(enum.IntEnum):
-    """How full the store is, as the alert thresholds of the issue (percent of the bound)."""
-
-    OK = 0
-    HALF = 50
-    HIGH = 80
-    CRITICAL = 95
-
-
-class OutboxError(Exception):
-    """Base of the outbox's faults."""
-
-
-class OutboxFullError(OutboxError):
-    """The store is at its bound and holds no telemetry left to shed: the event was NOT stored."""
 
 
 class Outbox:

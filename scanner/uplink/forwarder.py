@@ -16,6 +16,7 @@ from collections.abc import Callable
 from scanner.outbox.events import EventKind, StoredEvent
 from scanner.outbox.queue import Outbox
 from scanner.uplink import payloads
+from scanner.uplink.batching import BatchSizer
 from scanner.uplink.config import UplinkConfig
 from scanner.uplink.publisher import SignedPublisher
 from scanner.uplink.session import Connection, Delivery, PublishOutcome
@@ -26,8 +27,6 @@ log = logging.getLogger(__name__)
 # Reason codes after which a smaller batch may succeed: 0x95 packet too large,
 # 0x83 implementation specific (what some brokers answer for size limits).
 _SIZE_REASONS = frozenset({0x95, 0x83})
-_GROW_AFTER = 64  # successful batches before a shrunken batch size is doubled again
-_MIN_BATCH_BYTES = 1024
 
 
 class Forwarder:
@@ -52,31 +51,26 @@ class Forwarder:
         self._publisher = publisher
         self._clock = clock
         self._stop = stop
-        self._limit_events = config.batch_max_events
-        self._limit_bytes = config.batch_max_bytes
-        self._streak = 0
+        self.sizer = BatchSizer(config.batch_max_events, config.batch_max_bytes)
         self._alerts_copied_through = 0
         self.batches_sent = 0
         self.events_sent = 0
-        self.splits = 0
         self.refusals = 0
+
+    @property
+    def splits(self) -> int:
+        return self.sizer.splits
 
     def fit_to(self, conn: Connection) -> None:
         """Keep batches within the packet size this connection's broker announced."""
-        self._limit_bytes = min(self._limit_bytes, self._packet_budget(conn))
-
-    def _packet_budget(self, conn: Connection) -> int:
-        if conn.max_packet_size is None:
-            return self.config.batch_max_bytes
-        # Topic, properties (signature) and headers take well under 512 bytes.
-        return max(_MIN_BATCH_BYTES, conn.max_packet_size - 512)
+        self.sizer.fit(conn.max_packet_size)
 
     def forward(self, conn: Connection, session: int) -> bool | None:
         """Send one batch: True if the outbox moved, False if idle, None if the link is gone."""
-        budget = self._limit_bytes - payloads.batch_overhead(
+        budget = self.sizer.bytes - payloads.batch_overhead(
             self.config.device_id, self._outbox.store_id
         )
-        events = self._outbox.read_batch(self._limit_events, max(budget, 1))
+        events = self._outbox.read_batch(self.sizer.events, max(budget, 1))
         if not events:
             return False
         for event in events:
@@ -98,7 +92,7 @@ class Forwarder:
             self._outbox.ack(event.seq for event in events)
             self.batches_sent += 1
             self.events_sent += len(events)
-            self._grow()
+            self.sizer.delivered()
             return True
         if outcome.delivery is Delivery.REFUSED:
             self._refused(events, payload, outcome)
@@ -108,7 +102,7 @@ class Forwarder:
             # 0x95, which paho 2.2 cannot parse (not a PUBACK code in the spec),
             # so the connection drops instead: shrink, the batch may be the cause.
             log.info("batch %d-%d not acknowledged (%s)", events[0].seq, events[-1].seq, outcome)
-            self._shrink(events, payload)
+            self.sizer.too_big(len(events), len(payload))
         return None
 
     def _refused(self, events: list[StoredEvent], payload: bytes, outcome: PublishOutcome) -> None:
@@ -120,7 +114,7 @@ class Forwarder:
                 len(events),
                 outcome.reason,
             )
-            self._shrink(events, payload)
+            self.sizer.too_big(len(events), len(payload))
             return
         log.warning(
             "broker refused batch %d-%d (%s); kept, retrying later",
@@ -132,18 +126,3 @@ class Forwarder:
         # and back off so a persistent refusal does not spin.
         delay = min(self.config.reconnect_max_delay_s, self.config.reconnect_min_delay_s * 4)
         self._stop.wait(delay)
-
-    def _shrink(self, events: list[StoredEvent], payload: bytes) -> None:
-        if len(events) > 1:
-            self.splits += 1
-        self._limit_events = max(1, len(events) // 2)
-        self._limit_bytes = max(_MIN_BATCH_BYTES, len(payload) // 2)
-        self._streak = 0
-
-    def _grow(self) -> None:
-        self._streak += 1
-        if self._streak < _GROW_AFTER:
-            return
-        self._streak = 0
-        self._limit_events = min(self.config.batch_max_events, self._limit_events * 2)
-        self._limit_bytes = min(self.config.batch_max_bytes, self._limit_bytes * 2)

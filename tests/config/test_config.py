@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from support.config import FULL, MINIMAL, _without_key, refusal, with_line
 
-from scanner.camera.replay import ReplayConfig
+from scanner.camera.config import ReplayConfig
 from scanner.config.load import parse
-from scanner.decide.verify import Enforcement
+from scanner.decide.policy import Enforcement
 from scanner.lights.signals import LightsConfig
 
 # -- what parses ------------------------------------------------------------------------

@@ -11,8 +11,8 @@ import pytest
 from support.config import FULL, MINIMAL, _without_key, refusal, with_line
 
 from scanner.cli import dispatch as cli
-from scanner.config.convert import ConfigError
 from scanner.config.load import MAX_CONFIG_BYTES, load, parse
+from scanner.errors import ConfigError
 
 # -- files that are not configurations ----------------------------------------------------
 

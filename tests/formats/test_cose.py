@@ -8,13 +8,13 @@ import cbor2
 import pytest
 from nacl.signing import SigningKey
 
+from scanner.errors import CoseError
 from scanner.formats import cose
 from scanner.formats.cose import (
     ALG_EDDSA,
     COSE_SIGN1_TAG,
     HEADER_ALG,
     HEADER_KID,
-    CoseError,
     deterministic_dumps,
     key_id,
     parse_sign1,

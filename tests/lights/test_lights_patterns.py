@@ -13,23 +13,21 @@ from gpiozero import Device
 from gpiozero.pins.mock import MockFactory
 from support.lights import AMBER, FAST, GREEN, RED
 
-from scanner.lights import (
-    Channel,
+from scanner.errors import LightsUnavailableError
+from scanner.lights.gpio import GpioIndicator, LampState, make_pin_factory
+from scanner.lights.patterns import Channel, Pattern, signal_pattern, state_pattern
+from scanner.lights.signals import LightsConfig, Signal, signal_for
+from scanner.lights.terminal import TerminalIndicator, render_lamps
+from scanner.model import (
+    ClockState,
     DeviceState,
-    GpioIndicator,
-    LampState,
-    LightsConfig,
-    LightsUnavailableError,
-    Pattern,
-    Signal,
-    TerminalIndicator,
-    make_pin_factory,
-    render_lamps,
-    signal_for,
-    signal_pattern,
-    state_pattern,
+    Holder,
+    Outcome,
+    PassInfo,
+    PassKind,
+    Reason,
+    Verdict,
 )
-from scanner.model import ClockState, Holder, Outcome, PassInfo, PassKind, Reason, Verdict
 
 
 @pytest.mark.parametrize(

@@ -14,8 +14,10 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from scanner.errors import OutboxFullError
 from scanner.model import (
     ClockState,
+    Fill,
     Holder,
     Outcome,
     PassInfo,
@@ -25,7 +27,7 @@ from scanner.model import (
     Verdict,
 )
 from scanner.outbox.events import EventKind, OutboxEvent
-from scanner.outbox.queue import Fill, Outbox, OutboxFullError
+from scanner.outbox.queue import Outbox
 
 SMALL = 256 * 1024
 

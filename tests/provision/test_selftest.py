@@ -11,7 +11,8 @@ from gpiozero import Device
 from support.broker import find_mosquitto
 from support.provisioning import AuthBroker, init, make_keys, run
 
-from scanner.lights.gpio import LightsUnavailableError, make_pin_factory
+from scanner.errors import LightsUnavailableError
+from scanner.lights.gpio import make_pin_factory
 
 FAST = ("--bench-seconds", "1", "--broker-timeout", "3")
 

@@ -1,0 +1,27 @@
+"""The verification policy: what degraded trust data or a degraded clock does to a valid pass."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Enforcement(enum.StrEnum):
+    """What a degraded condition does to an otherwise valid pass."""
+
+    WARN = "warn"  # accept, with the condition flagged on the verdict
+    REJECT = "reject"  # fail closed
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """Choices for degraded trust data and clocks; the defaults are the safe ones."""
+
+    # A stale bundle still holds genuine keys; rejecting every pass after a week
+    # offline would close the checkpoint, so it warns (amber on the unit).
+    stale_trust: Enforcement = Enforcement.WARN
+    # Past its expiry the bundle may hold retired or compromised keys: fail closed.
+    expired_trust: Enforcement = Enforcement.REJECT
+    # Unsynced or behind clocks are already held at the floor, so a clock set
+    # back cannot revive an expired pass; the condition is flagged, not fatal.
+    untrusted_clock: Enforcement = Enforcement.WARN
