@@ -25,7 +25,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if "tests/system/" in str(item.fspath):
             item.add_marker(pytest.mark.slow)
             # Boots under TCG on a shared 2-core host take minutes, not seconds.
-            item.add_marker(pytest.mark.timeout(2400))
+            if item.get_closest_marker("timeout") is None:
+                item.add_marker(pytest.mark.timeout(2400))
 
 
 @pytest.fixture(scope="session")

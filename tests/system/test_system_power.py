@@ -11,10 +11,13 @@ from __future__ import annotations
 import random
 import time
 
+import pytest
 from lab_guest import Guest, lamp_edges
 from lab_image import PINS, SCENE_SECONDS
 
 ROUNDS = 5
+# Six boots: about 5 minutes on an idle host, 40 on this one at load average 14.
+pytestmark = pytest.mark.timeout(3600)
 STATE = "/var/lib/checkpoint-scanner"
 
 
