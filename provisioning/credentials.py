@@ -33,8 +33,8 @@ def install_credentials(args: argparse.Namespace) -> dict[str, Any]:
     except EnrollmentError as exc:
         raise CommandError(f"{args.file}: {exc}; nothing was changed") from None
     config_path = on_unit(args.sysroot, CONFIG_PATH)
-    table = tomllib.loads(config_path.read_text(encoding="utf-8"))
-    mqtt = dict(table.get("mqtt", {}))
+    current = config_path.read_text(encoding="utf-8")
+    mqtt = dict(tomllib.loads(current).get("mqtt", {}))
     if credentials.broker is not None:
         mqtt["broker"] = credentials.broker
     if "broker" not in mqtt:
@@ -43,8 +43,7 @@ def install_credentials(args: argparse.Namespace) -> dict[str, Any]:
         )
     mqtt.update(username=credentials.username, password_file=str(PASSWORD_PATH))
     mqtt["topic_root"] = credentials.topic_root
-    table["mqtt"] = mqtt
-    text = tomltext.dumps(table)
+    text = tomltext.update(current, "mqtt", mqtt)  # keeps the technician's comments
     try:
         parse(text, "updated configuration")
     except ConfigError as exc:

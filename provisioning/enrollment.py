@@ -178,19 +178,24 @@ def main_accept(argv: list[str]) -> int:
         "checkpoint-provision enroll-accept",
         "Verify an enrollment request; make sealed broker credentials and Mosquitto lines.",
     )
-    p.add_argument("--request", required=True, type=Path)
+    p.add_argument("--request", required=True, type=Path, help="the unit's enroll.json")
     p.add_argument("--out", required=True, type=Path, help="the sealed credentials file")
     p.add_argument("--mosquitto-passwd", required=True, type=Path, help="password_file to add to")
     p.add_argument("--mosquitto-acl", required=True, type=Path, help="acl_file to add to")
     p.add_argument("--broker", help="broker URL for the unit (default: keep its own)")
-    p.add_argument("--topic-root", default=DEFAULT_TOPIC_ROOT)
-    p.add_argument("--iterations", type=int, default=mosquitto.DEFAULT_ITERATIONS)
+    p.add_argument("--topic-root", default=DEFAULT_TOPIC_ROOT, help="MQTT topic prefix")
+    p.add_argument(
+        "--iterations",
+        type=int,
+        default=mosquitto.DEFAULT_ITERATIONS,
+        help="PBKDF2 rounds of the Mosquitto password hash",
+    )
     p.add_argument(
         "--max-age-days",
         type=float,
         help="refuse older requests (off by default: a Pi without RTC may date them wrongly)",
     )
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     args = p.parse_args(argv)
     if args.broker is not None:
         try:

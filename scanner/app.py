@@ -22,6 +22,7 @@ from scanner.camera.synthetic import SyntheticSource
 from scanner.config.load import CameraSection, Config
 from scanner.decide.debounce import DebounceConfig, Debouncer
 from scanner.decide.decode import Decoder
+from scanner.decide.hc1 import Hc1Format
 from scanner.decide.step import Decision, ScanStep
 from scanner.decide.verify import Verifier
 from scanner.display.backends import open_display
@@ -30,7 +31,7 @@ from scanner.errors import (
     IdentityError,
     KeyFileError,
     LightsUnavailableError,
-    OutboxFullError,
+    OutboxError,
     StartupError,
     TrustStoreError,
 )
@@ -42,6 +43,7 @@ from scanner.outbox.queue import Outbox
 from scanner.run.notify import Notifier
 from scanner.run.scanloop import ScanLoop
 from scanner.trust.clock import TrustedClock
+from scanner.trust.dcc_store import DccStore
 from scanner.trust.identity import Identity, load_identity
 from scanner.trust.keys import load_public_key
 from scanner.trust.store import TrustStore
@@ -105,6 +107,7 @@ class App:
         try:
             self.identity = self._load_identity()
             self.store = self._open_trust()
+            self.dcc = self._open_dcc(self.store)
             self.clock = self._open_clock()
             self.outbox = self._open_outbox()
             # Everything `alert` needs exists from here on; the parts below may alert.
@@ -133,6 +136,10 @@ class App:
             return TrustStore(self.config.trust_dir, root)
         except (KeyFileError, TrustStoreError) as exc:
             raise StartupError(str(exc)) from None
+
+    def _open_dcc(self, store: TrustStore) -> DccStore:
+        # EU DCC trust data lives beside the bundle, verified with the dcc key it names.
+        return DccStore(self.config.trust_dir, lambda: store.snapshot().bundle.dcc_key)
 
     def _open_clock(self) -> TrustedClock:
         config = self.config
@@ -168,14 +175,24 @@ class App:
         step = ScanStep(
             decoder=Decoder(budget_ms=config.decoder.budget_ms),
             debouncer=Debouncer(DebounceConfig(gap_s=config.decoder.debounce_gap_s)),
-            verifier=Verifier(self.store.snapshot, self.clock, config.policy),
+            verifier=Verifier(
+                self.store.snapshot,
+                self.clock,
+                config.policy,
+                # EU DCCs beside CP1 passes (docs/credentials.md).
+                formats=[Hc1Format(self.dcc.snapshot, self.store.snapshot, config.policy)],
+            ),
             indicator=self.indicator,
             outbox=self.outbox,
             device_id=self.identity.device_id,
             checkpoint_id=config.device.checkpoint_id,
             display=self.display,
             on_decision=self._decided,
-            on_outbox_full=lambda: self.alert("outbox_full", {"dropped": "scan"}),
+            on_outbox_full=lambda: self.alert("outbox_full", {"held": "scan"}),
+            on_log_trouble=lambda t: self.alert("log_failed", {"reason": t.reason}),
+            on_log_recovered=lambda t: self.alert(
+                "log_recovered", {"reason": t.reason, "held": t.held, "lost": t.lost}
+            ),
         )
         return ScanLoop(
             step=step,
@@ -239,6 +256,8 @@ class App:
                 batch_max_events=mqtt.batch_max_events,
                 batch_max_bytes=mqtt.batch_max_bytes,
                 allow_plaintext_credentials=mqtt.allow_plaintext_credentials,
+                checkpoint_id=self.config.device.checkpoint_id,
+                label=self.config.device.label,
             )
         except ValueError as exc:
             raise StartupError(f"mqtt: {exc}") from None
@@ -258,7 +277,7 @@ class App:
             command_result=uplink.publish_command_result,
             request_catchup=uplink.request_trust_catchup,
         )
-        downlink = Downlink(self.store, gate, self.clock, actions)
+        downlink = Downlink(self.store, gate, self.clock, actions, dcc=self.dcc)
         return uplink
 
     # -- running ------------------------------------------------------------------------------
@@ -289,9 +308,10 @@ class App:
         event = self._event(code, {k: _scalar(v) for k, v in detail.items()})
         try:
             self.outbox.record(event)
-        except OutboxFullError:
+        except OutboxError as exc:
+            # Full or failing disk: ops still hear of it, signed but not stored.
             if self.uplink is not None:
-                self.uplink.alert_now(code, "outbox full", detail)
+                self.uplink.alert_now(code, str(exc), detail)
             return
         if self.uplink is not None:
             self.uplink.wake()
@@ -301,8 +321,8 @@ class App:
         event = self._event("health", _flat(self.loop.heartbeat(self._started))).as_telemetry()
         try:
             self.outbox.record(event)
-        except OutboxFullError:
-            log.warning("outbox full: health record not kept")
+        except OutboxError as exc:
+            log.warning("health record not kept: %s", exc)
 
     def _event(self, code: str, detail: dict[str, Scalar]) -> OutboxEvent:
         return OutboxEvent.alert(

@@ -19,7 +19,15 @@ class ScannerError(Exception):
 
 
 class ConfigError(ScannerError, ValueError):
-    """A configuration value is missing, unknown or of the wrong type; names the key path."""
+    """A configuration value is missing, unknown or of the wrong type; names the key path.
+
+    `problems` holds every problem found (one "key.path: what" each), so a
+    technician fixes them all in one round instead of one per run.
+    """
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or [message]
 
 
 # -- credential formats and signed objects -------------------------------------------------------
@@ -144,6 +152,10 @@ class FontMissingError(ScannerError, RuntimeError):
 
 class OutboxError(ScannerError):
     """Base of the outbox's faults."""
+
+
+class OutboxStorageError(OutboxError):
+    """The disk refused the write (full, read-only, I/O error): the events were NOT stored."""
 
 
 class OutboxFullError(OutboxError):

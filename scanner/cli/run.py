@@ -18,8 +18,13 @@ log = logging.getLogger(__name__)
 @command
 def main(argv: list[str]) -> int:
     p = parser("checkpoint-scanner run", "Run the checkpoint unit (normally under systemd).")
-    p.add_argument("--config", type=Path, default=Path("/etc/checkpoint-scanner/scanner.toml"))
-    p.add_argument("--log-level", default="INFO")
+    p.add_argument(
+        "--config",
+        type=Path,
+        default=Path("/etc/checkpoint-scanner/scanner.toml"),
+        help="the configuration file",
+    )
+    p.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
     args = p.parse_args(argv)
     # journald adds the time and unit: log level and module only.
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")

@@ -2,7 +2,8 @@
 
 Sections map one-to-one onto the settings dataclasses of the modules they
 configure; `scanner.config.convert` fills them and names the key path of any error.
-`checkpoint-scanner check-config FILE` runs exactly this validation.
+`checkpoint-scanner check-config FILE` (scanner.config.check) runs this validation, then
+the checks `run` makes of the files it names.
 """
 
 from __future__ import annotations
@@ -155,7 +156,8 @@ def parse(text: str, origin: str = "config") -> Config:
     try:
         return build(Config, table)
     except ConfigError as exc:
-        raise ConfigError(f"{origin}: {exc}") from None
+        problems = [f"{origin}: {p}" for p in exc.problems]
+        raise ConfigError("; ".join(problems), problems) from None
 
 
 def load(path: Path) -> Config:

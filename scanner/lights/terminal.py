@@ -39,7 +39,8 @@ class TerminalIndicator:
         self, config: LightsConfig, stream: TextIO | None = None, *, color: bool | None = None
     ) -> None:
         self._stream = stream if stream is not None else sys.stdout
-        self._color = self._stream.isatty() if color is None else color
+        self._tty = self._stream.isatty()
+        self._color = self._tty if color is None else color
         # Drawn in the terminal, so mock pins whatever lights.pins says.
         self.gpio = GpioIndicator(config, make_pin_factory("mock"), on_change=self._draw)
 
@@ -51,10 +52,15 @@ class TerminalIndicator:
 
     def close(self) -> None:
         self.gpio.close()
-        self._stream.write("\n")
+        if self._tty:
+            self._stream.write("\n")
         self._stream.flush()
 
     def _draw(self, lamps: LampState) -> None:
-        # "\r" and clear-to-end redraw the same line; other output may interleave.
-        self._stream.write("\r" + render_lamps(lamps, color=self._color) + "\x1b[K")
+        if self._tty:
+            # "\r" and clear-to-end redraw the same line; other output may interleave.
+            self._stream.write("\r" + render_lamps(lamps, color=self._color) + "\x1b[K")
+        else:
+            # A pipe or a file gets one plain line per change: no control characters.
+            self._stream.write(render_lamps(lamps, color=False) + "\n")
         self._stream.flush()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 
 from scanner.camera.base import FrameSource
@@ -81,6 +82,7 @@ class ScanLoop:
         self._shown: DeviceState | None = None
         self._last_health: Health | None = None
         self.decisions = 0
+        self.by_format: Counter[str] = Counter()  # decisions per credential format
 
     # -- camera ----------------------------------------------------------------------------
 
@@ -150,7 +152,13 @@ class ScanLoop:
                 self._camera_failed(SourceError(f"no frame for {self._camera.stall_s:.0f} s"))
             return
         self._frame_arrived()
-        self.decisions += len(self.step.process(frame))
+        unlogged = self.step.unlogged
+        decided = self.step.process(frame)
+        self.decisions += len(decided)
+        self.by_format.update(d.verdict.format for d in decided)
+        if self.step.unlogged != unlogged and not unlogged:
+            # Could not log: the officer sees the degraded pattern after this verdict.
+            self._update_health(force=True)
 
     # -- health ----------------------------------------------------------------------------
 
@@ -164,6 +172,7 @@ class ScanLoop:
             trust=store.snapshot().state(now),
             clock=clock_state,
             outbox_fill=outbox.fill(),
+            unlogged=self.step.unlogged,
         )
 
     def _update_health(self, force: bool = False) -> None:
@@ -171,6 +180,8 @@ class ScanLoop:
         if not force and now < self._health_due:
             return
         self._health_due = now + HEALTH_EVERY_S
+        # Decisions held while the disk refused them go in as soon as it takes writes.
+        self.step.flush_held()
         health = self.health()
         self.display.set_status(UnitStatus(health, self._track_offline()))
         if health.state is not self._shown:
@@ -219,6 +230,7 @@ class ScanLoop:
                 "p95": stats.decode_percentile(0.95),
             },
             "decisions": self.decisions,
+            "decisions_by_format": dict(sorted(self.by_format.items())),
             "trust": {
                 "bundle_version": snapshot.bundle.version if snapshot else None,
                 "age_s": now - snapshot.bundle.issued_at if snapshot else None,

@@ -89,7 +89,7 @@ class Forwarder:
         )
         outcome = self._publisher.publish(conn, self.topics.scans, payload)
         if outcome.delivery is Delivery.ACKED:
-            self._outbox.ack(event.seq for event in events)
+            self._outbox.ack(events)  # the items themselves: exactly what was sent
             self.batches_sent += 1
             self.events_sent += len(events)
             self.sizer.delivered()

@@ -234,6 +234,8 @@ class Uplink:
                 self.topics.trust_catchup,
                 self.topics.trust_bundle,
                 self.topics.revocations,
+                self.topics.dcc_signers,
+                self.topics.dcc_rules,
             ]
         )
         self._heartbeat_due = 0.0
@@ -281,6 +283,8 @@ class Uplink:
     ) -> bytes:
         return payloads.status(
             device_id=self.config.device_id,
+            checkpoint_id=self.config.checkpoint_id,
+            label=self.config.label,
             state=state,
             session=session,
             online_since=since,

@@ -159,8 +159,9 @@ def test_out_of_range_value_is_refused_with_its_section(
 ) -> None:
     text = _without_key(FULL, section, line.split(" = ", maxsplit=1)[0])
     message = refusal(with_line(section, line, text))
-    assert f"scanner.toml: {section}: " in message
+    assert f"scanner.toml: {section}" in message
     assert names in message
+    assert f"{section}: {section}." not in message  # the key path once, not twice
 
 
 def test_replay_source_without_its_table_is_refused() -> None:

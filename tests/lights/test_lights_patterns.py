@@ -110,7 +110,10 @@ def test_terminal_indicator_draws_the_mock_pins() -> None:
     out = io.StringIO()
     terminal = TerminalIndicator(FAST, out, color=False)
     terminal.show(Signal.ACCEPT)
-    assert "\r[GREEN] [ red ] [amber] beep" in out.getvalue()
+    # Not a terminal: one plain line a change, no carriage return or escape.
+    assert "[GREEN] [ red ] [amber] beep\n" in out.getvalue()
+    assert "\r" not in out.getvalue()
+    assert "\x1b" not in out.getvalue()
     assert terminal.gpio.lamps().green
     terminal.close()
     assert out.getvalue().endswith("\n")
