@@ -10,7 +10,7 @@ import pytest
 from support.provisioning import init, make_keys
 
 from scanner.cli import dispatch as cli
-from scanner.config import check
+from scanner.config import check as preflight_module
 from scanner.trust import store
 
 
@@ -97,4 +97,4 @@ def test_print_is_toml_that_reads_back_as_the_same_configuration(
 
 
 def test_the_bundle_file_name_is_the_trust_stores() -> None:
-    assert check.BUNDLE_FILE == store.BUNDLE_FILE
+    assert preflight_module.BUNDLE_FILE == store.BUNDLE_FILE
