@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from pathlib import Path
 
 from ops.collector import Collector, CollectorConfig
 from ops.db import DatabaseError, open_database
@@ -29,10 +30,10 @@ def main(argv: list[str]) -> int:
     p.add_argument("--shared", metavar="GROUP", help="share the event log with other collectors")
     p.add_argument("--session-expiry", type=int, default=7 * 86400, metavar="SECONDS")
     p.add_argument("--dashboard", metavar="HOST:PORT", help="also serve the dashboard here")
-    p.add_argument("--token", help="the dashboard's login token (with --dashboard)")
+    p.add_argument("--users", type=Path, help="the dashboard's users file (`checkpoint-ops user`)")
     args = p.parse_args(argv)
-    if args.dashboard and not args.token:
-        raise CommandError("--dashboard needs --token")
+    if args.dashboard and not args.users:
+        raise CommandError("--dashboard needs --users FILE (made with `checkpoint-ops user add`)")
     try:
         store = Store(open_database(args.db))
         config = CollectorConfig(
@@ -51,7 +52,10 @@ def main(argv: list[str]) -> int:
     if args.dashboard:
         from ops.dashboard.server import serve  # noqa: PLC0415 - only with --dashboard
 
-        server = serve(args.db, args.dashboard, args.token)
+        try:
+            server = serve(args.db, args.dashboard, args.users)
+        except (ValueError, OSError) as exc:  # a bad users file or address: one line
+            raise CommandError(str(exc)) from None
     collector.start()
     log.info("collecting from %s into %s", redact_url(args.broker), store.db.kind)
     try:

@@ -24,6 +24,22 @@ SUBCOMMANDS = {
         "on the unit: init its identity and configuration, enroll, install credentials",
     ),
     "selftest": ("provisioning.selftest:main", "on the unit: the roadside checklist"),
+    "dcc-signers": (
+        "provisioning.dcc_trust:main_signers",
+        "sign the EU DCC signer (DSC) list with the dcc key (central)",
+    ),
+    "dcc-rules": (
+        "provisioning.dcc_trust:main_rules",
+        "sign the checkpoint's EU DCC entry rules with the dcc key (central)",
+    ),
+    "dcc-keygen": (
+        "provisioning.dcc_commands:main_keygen",
+        "make a DSC key and self-signed DSC for test and demo DCCs",
+    ),
+    "dcc-issue": (
+        "provisioning.dcc_commands:main_issue",
+        "sign a test or demo EU DCC as HC1 text and PNG",
+    ),
 }
 DESCRIPTION = "Keys, passes and trust data for central ops; setup and checks for technicians."
 

@@ -133,6 +133,7 @@ def main_trust_bundle(argv: list[str]) -> int:
         "--revocation-pub", required=True, type=Path, help="the key that signs revocation updates"
     )
     p.add_argument("--ops-pub", type=Path, help="the key that signs commands to units")
+    p.add_argument("--dcc-pub", type=Path, help="the key that signs the EU DCC DSC list and rules")
     p.add_argument(
         "--version", required=True, type=int, help="bundle version; units refuse a lower one"
     )
@@ -160,6 +161,7 @@ def main_trust_bundle(argv: list[str]) -> int:
         ]
         revocation = load_public_key(args.revocation_pub)
         ops = load_public_key(args.ops_pub) if args.ops_pub else None
+        dcc = load_public_key(args.dcc_pub) if args.dcc_pub else None
     except KeyFileError as exc:
         raise CommandError(str(exc)) from None
     data = encode_bundle(
@@ -171,6 +173,7 @@ def main_trust_bundle(argv: list[str]) -> int:
         revocation_key=revocation,
         ops_key=ops,
         stale_after=int(args.stale_after_days * 86400),
+        dcc_key=dcc,
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_bytes(data)

@@ -10,7 +10,7 @@ from scanner.cli.kit import CommandError, command, parser, print_json
 from scanner.errors import KeyFileError
 from scanner.trust.keys import kid_hex, public_key_text, write_private_key
 
-ROLES = ("root", "issuer", "revocation", "ops", "device")
+ROLES = ("root", "issuer", "revocation", "ops", "device", "dcc")  # dcc: EU DCC trust objects
 
 
 def generate(out: Path) -> tuple[Path, Path, str]:

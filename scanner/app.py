@@ -22,6 +22,7 @@ from scanner.camera.synthetic import SyntheticSource
 from scanner.config.load import CameraSection, Config
 from scanner.decide.debounce import DebounceConfig, Debouncer
 from scanner.decide.decode import Decoder
+from scanner.decide.hc1 import Hc1Format
 from scanner.decide.step import Decision, ScanStep
 from scanner.decide.verify import Verifier
 from scanner.display.backends import open_display
@@ -41,6 +42,7 @@ from scanner.outbox.queue import Outbox
 from scanner.run.notify import Notifier
 from scanner.run.scanloop import ScanLoop
 from scanner.trust.clock import TrustedClock
+from scanner.trust.dcc_store import DccStore
 from scanner.trust.identity import Identity, load_identity
 from scanner.trust.keys import load_public_key
 from scanner.trust.store import TrustStore
@@ -104,6 +106,7 @@ class App:
         try:
             self.identity = self._load_identity()
             self.store = self._open_trust()
+            self.dcc = self._open_dcc(self.store)
             self.clock = self._open_clock()
             self.outbox = self._open_outbox()
             # Everything `alert` needs exists from here on; the parts below may alert.
@@ -132,6 +135,10 @@ class App:
             return TrustStore(self.config.trust_dir, root)
         except (KeyFileError, TrustStoreError) as exc:
             raise StartupError(str(exc)) from None
+
+    def _open_dcc(self, store: TrustStore) -> DccStore:
+        # EU DCC trust data lives beside the bundle, verified with the dcc key it names.
+        return DccStore(self.config.trust_dir, lambda: store.snapshot().bundle.dcc_key)
 
     def _open_clock(self) -> TrustedClock:
         config = self.config
@@ -167,7 +174,13 @@ class App:
         step = ScanStep(
             decoder=Decoder(budget_ms=config.decoder.budget_ms),
             debouncer=Debouncer(DebounceConfig(gap_s=config.decoder.debounce_gap_s)),
-            verifier=Verifier(self.store.snapshot, self.clock, config.policy),
+            verifier=Verifier(
+                self.store.snapshot,
+                self.clock,
+                config.policy,
+                # EU DCCs beside CP1 passes (docs/credentials.md).
+                formats=[Hc1Format(self.dcc.snapshot, self.store.snapshot, config.policy)],
+            ),
             indicator=self.indicator,
             outbox=self.outbox,
             device_id=self.identity.device_id,
@@ -258,7 +271,7 @@ class App:
             command_result=uplink.publish_command_result,
             request_catchup=uplink.request_trust_catchup,
         )
-        downlink = Downlink(self.store, gate, self.clock, actions)
+        downlink = Downlink(self.store, gate, self.clock, actions, dcc=self.dcc)
         return uplink
 
     # -- running ------------------------------------------------------------------------------

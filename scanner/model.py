@@ -27,6 +27,9 @@ class Reason(enum.StrEnum):
     REVOKED = "revoked"
     TRUST_EXPIRED = "trust_expired"
     CLOCK_UNTRUSTED = "clock_untrusted"
+    # EU DCC (HC1) only, docs/credentials.md:
+    WRONG_KEY_USAGE = "wrong_key_usage"  # the DSC may not sign this kind of certificate
+    RULE_FAILED = "rule_failed"  # an entry rule refused it; the rule's id is on the verdict
 
 
 class TrustState(enum.StrEnum):
@@ -62,6 +65,28 @@ class Holder:
 
 
 @dataclass(frozen=True, slots=True)
+class HealthCertificate:
+    """What an officer is shown of an EU DCC: as signed, for matching to a passport.
+
+    Never logged or sent: events carry only the pass ID (a hash of the certificate ID).
+    """
+
+    kind: str  # "v" vaccination, "t" test, "r" recovery
+    family_name: str  # as signed, possibly in a script the display cannot draw
+    given_name: str
+    family_name_latin: str  # the ICAO 9303 transliteration (fnt/gnt)
+    given_name_latin: str
+    date_of_birth: str  # YYYY, YYYY-MM or YYYY-MM-DD, as signed
+    country: str  # the issuing country
+    dose: int | None = None  # vaccination: dose n of m, on date
+    doses: int | None = None
+    date: str | None = None  # vaccination date, test sample time, or first positive result
+    test_type: str | None = None  # test: the value set code (LP6464-4 NAAT, LP217198-3 RAT)
+    valid_from: str | None = None  # recovery: validity of the certificate
+    valid_until: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PassInfo:
     """The signed facts of a pass that verified (or got as far as its claims)."""
 
@@ -73,6 +98,7 @@ class PassInfo:
     issued_at: int
     not_before: int
     expires_at: int
+    certificate: HealthCertificate | None = None  # EU DCC passes only
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +114,9 @@ class Verdict:
     info: PassInfo | None = None
     bundle_version: int | None = None
     revocation_serial: int | None = None
+    format: str = "cp1"  # the credential format that decided: "cp1" or "hc1"
+    rule_id: str | None = None  # rule_failed: the identifier of the rule that refused
+    schema_valid: bool | None = None  # hc1: the DCC against the EU DCC JSON schema
 
     @property
     def accepted(self) -> bool:

@@ -34,6 +34,7 @@ FLOW = (
     "demo",
     "cli",
     "bench",
+    "conformance",  # the EU suites through the real code: a tool like bench
 )
 # Above scanner: provisioning and ops use it; it never uses them.
 TOOLS = ("provisioning", "ops")

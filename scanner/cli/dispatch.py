@@ -21,6 +21,10 @@ SUBCOMMANDS = {
         "scanner.cli.render_display:main",
         "draw what the officer's display would show, to a PNG",
     ),
+    "conformance": (
+        "scanner.conformance.cli:main",
+        "run the EU DCC, rule and CertLogic test suites through the project's code",
+    ),
 }
 DESCRIPTION = "The checkpoint unit: verify signed QR passes offline, log, and report over MQTT."
 

@@ -13,6 +13,7 @@ from scanner.camera.images import load_gray
 from scanner.camera.replay import ReplaySource
 from scanner.cli.kit import CommandError, command, format_instant, parse_instant, parser, print_json
 from scanner.decide.decode import Decoder
+from scanner.decide.hc1 import Hc1Format
 from scanner.decide.verify import Verifier
 from scanner.errors import (
     BundleError,
@@ -26,6 +27,9 @@ from scanner.errors import (
 from scanner.model import Verdict
 from scanner.trust.bundle import parse_bundle
 from scanner.trust.clock import Clock, PinnedClock, TrustedClock
+from scanner.trust.dcc_rules import RuleSetError, parse_rules
+from scanner.trust.dcc_signers import DscListError, parse_signers
+from scanner.trust.dcc_store import DccTrust
 from scanner.trust.keys import load_public_key
 from scanner.trust.revocation_set import RevocationSet
 from scanner.trust.revocation_update import parse_update
@@ -75,6 +79,24 @@ def load_trust(root_pub: Path, bundle: Path, revocations: list[Path]) -> TrustSn
             revoked = revoked.apply(update.added, update.removed)
         serial = update.serial
     return TrustSnapshot(parsed, revoked, serial)
+
+
+def load_dcc(snapshot: TrustSnapshot, signers: Path | None, rules: Path | None) -> DccTrust:
+    """The EU DCC trust objects from files, verified with the bundle's dcc key."""
+    if signers is None and rules is None:
+        return DccTrust()
+    key = snapshot.bundle.dcc_key
+    if key is None:
+        raise CommandError("the trust bundle names no dcc key (trust-bundle --dcc-pub)")
+    try:
+        return DccTrust(
+            signers=parse_signers(signers.read_bytes(), key) if signers else None,
+            rules=parse_rules(rules.read_bytes(), key) if rules else None,
+        )
+    except (DscListError, RuleSetError) as exc:
+        raise CommandError(str(exc)) from None
+    except OSError as exc:
+        raise CommandError(f"{exc.filename}: {exc.strerror}") from None
 
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mkv", ".mov", ".h264", ".mjpeg"})
@@ -143,6 +165,8 @@ def _code_json(code: Found, verdict: Verdict | None) -> dict[str, Any]:
         "expires": format_instant(info.expires_at) if info else None,
         "trust": verdict.trust.value if verdict.trust else None,
         "clock": verdict.clock.value,
+        "format": verdict.format,
+        "rule_id": verdict.rule_id,
     }
 
 
@@ -165,6 +189,12 @@ def main(argv: list[str]) -> int:
         metavar="FILE",
         help="a revocation update, in serial order (repeatable)",
     )
+    p.add_argument(
+        "--dcc-signers", type=Path, help="EU DCC DSC list (checkpoint-provision dcc-signers)"
+    )
+    p.add_argument(
+        "--dcc-rules", type=Path, help="EU DCC entry rules (checkpoint-provision dcc-rules)"
+    )
     p.add_argument("--at", help="pin the clock to this instant (ISO 8601, e.g. ...T00:00:00Z)")
     p.add_argument("--state-dir", type=Path, help="use this unit's clock floor instead of --at")
     p.add_argument("--json", action="store_true", help="one JSON object a line, per input")
@@ -186,7 +216,9 @@ def main(argv: list[str]) -> int:
         else:
             clock = TrustedClock(Path("/nonexistent/clock-floor"), synced=lambda: False)
         clock.observe(snapshot.bundle.issued_at)
-        verifier = Verifier(lambda: snapshot, clock)
+        dcc = load_dcc(snapshot, args.dcc_signers, args.dcc_rules)
+        hc1 = Hc1Format(lambda: dcc, lambda: snapshot)
+        verifier = Verifier(lambda: snapshot, clock, formats=[hc1])
     inputs = [ScanInput("text", [Found(t.encode("utf-8"), t)], None) for t in args.text]
     decoder = Decoder()
     inputs += [decode_file(decoder, path) for path in args.images]

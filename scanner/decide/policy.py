@@ -25,3 +25,6 @@ class Policy:
     # Unsynced or behind clocks are already held at the floor, so a clock set
     # back cannot revive an expired pass; the condition is flagged, not fatal.
     untrusted_clock: Enforcement = Enforcement.WARN
+    # HC1: a DCC that verifies but breaks the EU JSON schema was still signed by a
+    # national DSC; it is flagged, and a site that wants strictness refuses it (malformed).
+    schema_invalid: Enforcement = Enforcement.WARN

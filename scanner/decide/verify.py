@@ -7,10 +7,11 @@ snapshot and lets verified passes raise the clock's floor.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from scanner.decide.policy import Enforcement, Policy
 from scanner.errors import BadTextError, ClaimsError, CoseError, NotAPassError, TextTooLargeError
+from scanner.formats.base import CredentialFormat
 from scanner.formats.cose import parse_sign1
 from scanner.formats.cp1 import qrtext
 from scanner.formats.cp1.claims import decode_claims
@@ -19,6 +20,7 @@ from scanner.trust.clock import Clock
 from scanner.trust.snapshot import TrustSnapshot
 
 _UNTRUSTED_CLOCKS = (ClockState.UNSYNCED, ClockState.BEHIND)
+DEFAULT_POLICY = Policy()
 
 
 def verify_text(
@@ -26,7 +28,7 @@ def verify_text(
     trust: TrustSnapshot,
     now: int,
     clock: ClockState,
-    policy: Policy = Policy(),
+    policy: Policy = DEFAULT_POLICY,
 ) -> Verdict:
     """Check one QR text; every input gets a Verdict, none raises."""
     trust_state = trust.state(now)
@@ -93,21 +95,48 @@ def verify_text(
     )
 
 
+class Cp1Format:
+    """CP1, the checkpoint's own passes, as one credential format among others."""
+
+    name = "cp1"
+
+    def __init__(self, trust: Callable[[], TrustSnapshot], policy: Policy = DEFAULT_POLICY) -> None:
+        self._trust = trust
+        self._policy = policy
+
+    def recognises(self, text: bytes) -> bool:
+        return text.startswith(qrtext.PREFIX)
+
+    def verify(self, text: bytes, now: int, clock: ClockState) -> Verdict:
+        return verify_text(text, self._trust(), now, clock, self._policy)
+
+
 class Verifier:
-    """Verifies against the current trust snapshot at the trusted clock's time."""
+    """Verifies with the format whose prefix the text carries, at the trusted clock's time.
+
+    CP1 (`Cp1Format`'s check, here with the clock-floor evidence only its passes give)
+    answers every text no other format recognises: a Wi-Fi code is `not_a_pass`.
+    """
 
     def __init__(
         self,
         trust: Callable[[], TrustSnapshot],
         clock: Clock,
-        policy: Policy = Policy(),
+        policy: Policy = DEFAULT_POLICY,
+        formats: Sequence[CredentialFormat] = (),
     ) -> None:
         self._trust = trust
         self._clock = clock
         self._policy = policy
+        self._formats = tuple(formats)
 
     def verify(self, text: bytes) -> Verdict:
         now, clock_state = self._clock.now()
+        other = next((f for f in self._formats if f.recognises(text)), None)
+        if other is not None:
+            # Only the unit's own issuers' passes move the clock floor: a DSC list holds
+            # thousands of foreign keys, and one forward-dated DCC must not expire the rest.
+            return other.verify(text, now, clock_state)
         trust = self._trust()
         verdict = verify_text(text, trust, now, clock_state, self._policy)
         if verdict.info is not None and verdict.reason in _FLOOR_EVIDENCE:

@@ -34,6 +34,7 @@ from scanner.config.load import (
 )
 from scanner.decide.step import Decision
 from scanner.demo.broker import Broker, find_mosquitto
+from scanner.demo.dcc_samples import build_dcc
 from scanner.demo.samples import build
 from scanner.display.base import Display, NullDisplay
 from scanner.display.config import Language
@@ -43,6 +44,7 @@ from scanner.display.worker import ScreenDisplay
 from scanner.lights.gpio import GpioIndicator, make_pin_factory
 from scanner.lights.signals import Indicator, LightsConfig
 from scanner.lights.terminal import TerminalIndicator
+from scanner.trust.dcc_store import DccStore
 from scanner.trust.identity import device_id_for
 from scanner.trust.keys import public_key_text, write_private_key
 from scanner.trust.store import TrustStore
@@ -59,6 +61,15 @@ SHOWN = (
     "unknown-key",
     "malformed",
     "test-card",
+)
+# EU DCCs shown beside them (scanner.demo.dcc_samples), as a traveller from abroad presents.
+SHOWN_HC1 = (
+    "hc1-valid",
+    "hc1-expired",
+    "hc1-wrong-key-usage",
+    "hc1-valid-ps256",
+    "hc1-rule-failed",
+    "hc1-revoked",
 )
 OTHER_CODES = ("WIFI:T:WPA;S:cafe-guest;P:hunter2;;", "BEGIN:VCARD\nFN:Someone\nEND:VCARD")
 
@@ -81,10 +92,17 @@ def _prepare(directory: Path, now: int) -> tuple[Path, Path, list[str], str]:
     state = directory / "state"
     TrustStore.initialise(state / "trust", samples.keys.root.verify_key, samples.bundle)
     TrustStore(state / "trust", samples.keys.root.verify_key).apply_revocations(samples.revocations)
+    dcc_key = samples.keys.dcc
+    assert dcc_key is not None, "the sample set carries a dcc key"
+    dcc = build_dcc(now, dcc_key)
+    dcc_store = DccStore(state / "trust", lambda: dcc_key.verify_key)
+    dcc_store.install(dcc.signers)
+    dcc_store.install(dcc.rules)
     device_key = SigningKey.generate()
     (state / "identity").mkdir(parents=True)
     write_private_key(state / "identity" / "device.key", device_key)
-    texts = [samples.by_name(name).text for name in SHOWN] + list(OTHER_CODES)
+    texts = [samples.by_name(name).text for name in SHOWN]
+    texts += [dcc.by_name(name).text for name in SHOWN_HC1] + list(OTHER_CODES)
     return root_pub, state, texts, device_id_for(device_key.verify_key)
 
 
@@ -220,7 +238,8 @@ def _print_decision(decision: Decision, out: Any) -> None:
     label = v.label.upper() + (f" ({v.reason.value})" if v.reason else "")
     kind = " (test card, not a traveller)" if v.test_card else ""
     print(
-        f"\n  {label:<26} pass={v.pass_id or '-':<10} light after {decision.latency_ms:.1f} ms"
+        f"\n  {v.format.upper()} {label:<26} pass={(v.pass_id or '-')[:12]:<12} "
+        f"light after {decision.latency_ms:.1f} ms"
         f"{kind}",
         file=out,
         flush=True,
@@ -257,4 +276,18 @@ def _summary(tally: Tally, device_id: str, depth: int | None, broker: str | None
             "p50": round(statistics.median(latencies), 2) if latencies else None,
             "p99": round(p99, 2) if p99 is not None else None,
         },
+        "by_format": {
+            name: {
+                "decisions": sum(d.verdict.format == name for d in decisions),
+                "accepted": sum(d.verdict.accepted for d in decisions if d.verdict.format == name),
+                "latency_p50_ms": _median(
+                    [d.latency_ms for d in decisions if d.primary and d.verdict.format == name]
+                ),
+            }
+            for name in ("cp1", "hc1")
+        },
     }
+
+
+def _median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 2) if values else None

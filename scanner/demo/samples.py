@@ -13,6 +13,7 @@ from typing import Any
 import cbor2
 from nacl.signing import SigningKey
 
+from scanner.demo.dcc_samples import REVOKED_PASS_ID
 from scanner.formats.cose import COSE_SIGN1_TAG, deterministic_dumps, parse_sign1, sign1
 from scanner.formats.cp1 import qrtext
 from scanner.formats.cp1.claims import encode_claims
@@ -40,6 +41,7 @@ class SampleKeys:
     revocation: SigningKey
     ops: SigningKey
     rogue: SigningKey  # an issuer no bundle lists
+    dcc: SigningKey | None = None  # signs the EU DCC trust objects (scanner.demo.dcc_samples)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +103,7 @@ def sample_info(now: int, **changes: Any) -> PassInfo:
 
 def build(now: int, keys: SampleKeys | None = None) -> SampleSet:
     """Samples valid at `now`: accept, test card, and one of each common reject."""
-    k = keys or SampleKeys(*(SigningKey.generate() for _ in range(5)))
+    k = keys or SampleKeys(*(SigningKey.generate() for _ in range(6)))
     base = sample_info(now)
     victim = replace(base, pass_id="P-000004", holder=Holder("TRAN THI B", "4321"))
     samples = (
@@ -154,6 +156,9 @@ def build(now: int, keys: SampleKeys | None = None) -> SampleSet:
         issuers=[IssuerKey(k.issuer.verify_key, 0, now + 365 * DAY)],
         revocation_key=k.revocation.verify_key,
         ops_key=k.ops.verify_key,
+        dcc_key=k.dcc.verify_key if k.dcc is not None else None,
     )
-    revocations = encode_update(k.revocation, serial=1, issued_at=now - DAY, added=["P-000666"])
+    # One update revokes a CP1 pass and an EU DCC (by the hash of its ci) alike.
+    revoked = ["P-000666", REVOKED_PASS_ID]
+    revocations = encode_update(k.revocation, serial=1, issued_at=now - DAY, added=revoked)
     return SampleSet(k, now, bundle, revocations, samples)

@@ -36,6 +36,16 @@ _VI: dict[str, str] = {
     "reason.revoked": "Đã bị thu hồi",
     "reason.trust_expired": "Dữ liệu xác thực của máy đã hết hạn",
     "reason.clock_untrusted": "Đồng hồ của máy không tin cậy",
+    "reason.wrong_key_usage": "Chứng nhận không hợp lệ (nơi ký không được cấp loại này)",
+    "reason.rule_failed": "Không đáp ứng quy định nhập cảnh ({rule})",
+    "dcc.kind": "Chứng nhận COVID EU",
+    "dcc.born": "Ngày sinh {dob}",
+    "dcc.issued_by": "Nước cấp {country}",
+    "dcc.vaccination": "Tiêm chủng mũi {dose}/{doses} ngày {date}",
+    "dcc.test.LP6464-4": "Xét nghiệm PCR, lấy mẫu {date}",
+    "dcc.test.LP217198-3": "Xét nghiệm nhanh kháng nguyên, lấy mẫu {date}",
+    "dcc.test": "Xét nghiệm, lấy mẫu {date}",
+    "dcc.recovery": "Đã khỏi COVID-19, hiệu lực đến {date}",
     "state.no_camera": "Không có camera",
     "state.trust_stale": "Dữ liệu xác thực đã cũ",
     "state.trust_expired": "Dữ liệu xác thực hết hạn",
@@ -76,6 +86,16 @@ _EN: dict[str, str] = {
     "reason.revoked": "Revoked",
     "reason.trust_expired": "Unit's trust data expired",
     "reason.clock_untrusted": "Unit's clock not trusted",
+    "reason.wrong_key_usage": "Not valid (signer may not issue this kind)",
+    "reason.rule_failed": "Entry rule not met ({rule})",
+    "dcc.kind": "EU COVID certificate",
+    "dcc.born": "Born {dob}",
+    "dcc.issued_by": "Issued by {country}",
+    "dcc.vaccination": "Vaccinated, dose {dose} of {doses} on {date}",
+    "dcc.test.LP6464-4": "PCR test, sampled {date}",
+    "dcc.test.LP217198-3": "Rapid antigen test, sampled {date}",
+    "dcc.test": "Test, sampled {date}",
+    "dcc.recovery": "Recovered from COVID-19, valid until {date}",
     "state.no_camera": "No camera",
     "state.trust_stale": "Trust data stale",
     "state.trust_expired": "Trust data expired",
@@ -99,9 +119,9 @@ def text(language: Language, key: str, **values: object) -> str:
     return CATALOGUE[language][key].format(**values)
 
 
-def reason_text(language: Language, reason: Reason, date: str) -> str:
+def reason_text(language: Language, reason: Reason, date: str, rule: str = "") -> str:
     """The plain words for a reject reason; every Reason has an entry."""
-    return text(language, f"reason.{reason.value}", date=date)
+    return text(language, f"reason.{reason.value}", date=date, rule=rule)
 
 
 def kind_text(language: Language, kind: PassKind) -> str:

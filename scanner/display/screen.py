@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from scanner.display.catalogue import duration_text, kind_text, reason_text, text
+from scanner.display.certificate import birth_and_country, holder_name, what_it_is
 from scanner.display.config import Language
 from scanner.model import ClockState, Fill, Health, PassKind, Reason, TrustState, Verdict
 
@@ -145,7 +146,11 @@ def verdict_screen(verdict: Verdict, locale: Locale) -> Screen:
             date = locale.date(info.not_before)
         lines = [
             Line(text(lang, "reject"), Size.HUGE, bold=True),
-            Line(reason_text(lang, verdict.reason, date), Size.LARGE, bold=True),
+            Line(
+                reason_text(lang, verdict.reason, date, verdict.rule_id or ""),
+                Size.LARGE,
+                bold=True,
+            ),
         ]
         if is_test:
             lines.append(Line(text(lang, "test_card_rejected"), Size.NORMAL))
@@ -161,6 +166,17 @@ def verdict_screen(verdict: Verdict, locale: Locale) -> Screen:
         ]
         return Screen(Kind.VERDICT, Tone.TEST, (*lines, *warnings, *_footer(locale)))
     until = text(lang, "valid_until", date=locale.date(info.expires_at))
+    cert = info.certificate
+    if cert is not None:
+        # An EU DCC: no ID card number is signed; date of birth and country stand in for it.
+        lines = [
+            Line(text(lang, "accept"), Size.HUGE, bold=True),
+            Line(shown(holder_name(cert)), Size.LARGE, bold=True),
+            Line(shown(birth_and_country(lang, cert)), Size.NORMAL, bold=True),
+            Line(shown(what_it_is(lang, cert)), Size.NORMAL),
+            Line(f"{text(lang, 'dcc.kind')} · {until}", Size.NORMAL, priority=Priority.USEFUL),
+        ]
+        return Screen(Kind.VERDICT, Tone.ACCEPT, (*lines, *warnings, *_footer(locale)))
     lines = [
         Line(text(lang, "accept"), Size.HUGE, bold=True),
         Line(shown(info.holder.name), Size.LARGE, bold=True),

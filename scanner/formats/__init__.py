@@ -1,1 +1,1 @@
-"""Credential formats and the encodings they share (COSE_Sign1, base45, QR images)."""
+"""Credential formats (cp1/, hc1/) behind one interface, and the encodings they share."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from scanner.errors import Base45Error
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
@@ -24,8 +26,16 @@ def encode(data: bytes) -> str:
     return "".join(out)
 
 
+# Character -> value for every byte (255: not in the alphabet), for the vectorised path.
+_TABLE = np.full(256, 255, dtype=np.uint8)
+_TABLE[np.frombuffer(ALPHABET.encode("ascii"), dtype=np.uint8)] = np.arange(45, dtype=np.uint8)
+_LONG = 240  # characters; above this numpy beats the dictionary loop (EU DCCs: 500-1100)
+
+
 def decode(text: str) -> bytes:
     """Decode base45 text; raises Base45Error on any character or length it cannot take."""
+    if len(text) > _LONG and text.isascii():
+        return _decode_long(text)
     n_full, rest = divmod(len(text), 3)
     if rest == 1:
         raise Base45Error("base45 length leaves a single character")
@@ -45,3 +55,25 @@ def decode(text: str) -> bytes:
     except KeyError:
         raise Base45Error("character outside the base45 alphabet") from None
     return bytes(out)
+
+
+def _decode_long(text: str) -> bytes:
+    """The same decoding as the loop, on whole arrays: same bytes, same refusals."""
+    n_full, rest = divmod(len(text), 3)
+    if rest == 1:
+        raise Base45Error("base45 length leaves a single character")
+    values = _TABLE[np.frombuffer(text.encode("ascii"), dtype=np.uint8)]
+    if (values == 255).any():
+        raise Base45Error("character outside the base45 alphabet")
+    digits = values.astype(np.uint32)
+    full = digits[: n_full * 3].reshape(-1, 3)
+    n = full[:, 0] + 45 * full[:, 1] + 2025 * full[:, 2]
+    if (n > 0xFFFF).any():
+        raise Base45Error("base45 triplet out of range")
+    out = n.astype(">u2").tobytes()
+    if rest == 2:
+        last = int(digits[-2]) + 45 * int(digits[-1])
+        if last > 0xFF:
+            raise Base45Error("base45 pair out of range")
+        out += bytes((last,))
+    return out

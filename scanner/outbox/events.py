@@ -47,6 +47,8 @@ class OutboxEvent:
     decode_ms: float | None = None
     code: str | None = None  # alert or telemetry code, e.g. "camera_fault"
     detail: Mapping[str, DetailValue] | None = None
+    format: str | None = None  # scans: the credential format, "cp1" or "hc1"
+    rule_id: str | None = None  # scans refused rule_failed: the entry rule's identifier
 
     @classmethod
     def scan(
@@ -74,6 +76,8 @@ class OutboxEvent:
             bundle_version=verdict.bundle_version,
             revocation_serial=verdict.revocation_serial,
             decode_ms=decode_ms,
+            format=verdict.format,
+            rule_id=verdict.rule_id,
         )
 
     @classmethod
@@ -124,6 +128,10 @@ class OutboxEvent:
             "revocation_serial": self.revocation_serial,
             "decode_ms": round(self.decode_ms, 3) if self.decode_ms is not None else None,
         }
+        if self.format is not None:
+            document["format"] = self.format
+        if self.rule_id is not None:
+            document["rule_id"] = self.rule_id
         if self.code is not None:
             document["code"] = self.code
         if self.detail is not None:

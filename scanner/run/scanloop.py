@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 
 from scanner.camera.base import FrameSource
@@ -81,6 +82,7 @@ class ScanLoop:
         self._shown: DeviceState | None = None
         self._last_health: Health | None = None
         self.decisions = 0
+        self.by_format: Counter[str] = Counter()  # decisions per credential format
 
     # -- camera ----------------------------------------------------------------------------
 
@@ -151,7 +153,9 @@ class ScanLoop:
             return
         self._frame_arrived()
         unlogged = self.step.unlogged
-        self.decisions += len(self.step.process(frame))
+        decided = self.step.process(frame)
+        self.decisions += len(decided)
+        self.by_format.update(d.verdict.format for d in decided)
         if self.step.unlogged != unlogged and not unlogged:
             # Could not log: the officer sees the degraded pattern after this verdict.
             self._update_health(force=True)
@@ -226,6 +230,7 @@ class ScanLoop:
                 "p95": stats.decode_percentile(0.95),
             },
             "decisions": self.decisions,
+            "decisions_by_format": dict(sorted(self.by_format.items())),
             "trust": {
                 "bundle_version": snapshot.bundle.version if snapshot else None,
                 "age_s": now - snapshot.bundle.issued_at if snapshot else None,

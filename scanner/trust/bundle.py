@@ -45,6 +45,7 @@ class TrustBundle:
     revocation_key: VerifyKey
     ops_key: VerifyKey | None
     raw: bytes = field(repr=False, compare=False)
+    dcc_key: VerifyKey | None = None  # signs the EU DCC signer list and rule set (HC1)
 
     def is_stale(self, now: int) -> bool:
         return now >= self.issued_at + self.stale_after
@@ -60,6 +61,7 @@ def encode_bundle(
     revocation_key: VerifyKey,
     ops_key: VerifyKey | None = None,
     stale_after: int = DEFAULT_STALE_AFTER,
+    dcc_key: VerifyKey | None = None,
 ) -> bytes:
     """Sign a trust bundle with the root key (central side)."""
     payload: dict[str, Any] = {
@@ -81,6 +83,8 @@ def encode_bundle(
     }
     if ops_key is not None:
         payload["ops"] = bytes(ops_key)
+    if dcc_key is not None:
+        payload["dcc"] = bytes(dcc_key)
     return sign1(deterministic_dumps(payload), root)
 
 
@@ -129,6 +133,7 @@ def parse_bundle(data: bytes, root: VerifyKey) -> TrustBundle:
         # Otherwise the later entry wins: retired-then-active would revive a retired key.
         raise BundleError("bundle lists one issuer key twice")
     ops = body.get("ops")
+    dcc = body.get("dcc")
     bundle = TrustBundle(
         version=_int(body, "version", 1),
         issued_at=_int(body, "issued_at"),
@@ -138,6 +143,7 @@ def parse_bundle(data: bytes, root: VerifyKey) -> TrustBundle:
         revocation_key=_pub(body.get("revocation"), "revocation"),
         ops_key=None if ops is None else _pub(ops, "ops"),
         raw=data,
+        dcc_key=None if dcc is None else _pub(dcc, "dcc"),
     )
     if bundle.expires_at <= bundle.issued_at:
         raise BundleError("bundle expires before it was issued")

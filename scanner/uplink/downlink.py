@@ -19,6 +19,9 @@ from scanner.errors import (
 )
 from scanner.formats.cose import key_id, parse_sign1
 from scanner.trust.clock import Clock
+from scanner.trust.dcc_rules import RuleSetError
+from scanner.trust.dcc_signers import DscListError
+from scanner.trust.dcc_store import DccKeyMissingError, DccRollbackError, DccStore
 from scanner.trust.store import TrustStore
 from scanner.uplink.commands import Action, Command, CommandGate, Refusal, parse_command
 from scanner.uplink.inbound import DownlinkKind, DownlinkMessage
@@ -44,12 +47,18 @@ class Downlink:
     """Routes each downlink message to the trust store or the command gate."""
 
     def __init__(
-        self, store: TrustStore, gate: CommandGate, clock: Clock, actions: DownlinkActions
+        self,
+        store: TrustStore,
+        gate: CommandGate,
+        clock: Clock,
+        actions: DownlinkActions,
+        dcc: DccStore | None = None,
     ) -> None:
         self._store = store
         self._gate = gate
         self._clock = clock
         self._actions = actions
+        self._dcc = dcc
 
     def handle(self, message: DownlinkMessage) -> None:
         """Never raises: a bad message is refused, reported and otherwise ignored."""
@@ -60,6 +69,8 @@ class Downlink:
                 self._revocations(message.payload)
             elif message.kind is DownlinkKind.TRUST_BUNDLE:
                 self._bundle(message.payload)
+            elif message.kind in (DownlinkKind.DCC_SIGNERS, DownlinkKind.DCC_RULES):
+                self._dcc_object(message.payload)
             else:
                 self._catchup(message.payload)
         except Exception:  # the paho thread must survive anything a message does
@@ -74,8 +85,11 @@ class Downlink:
             self._actions.alert("trust_update_refused", {"error": f"malformed: {exc}"})
             return
         snapshot = self._store.snapshot()
+        dcc_key = snapshot.bundle.dcc_key
         if kid == key_id(bytes(snapshot.bundle.revocation_key)):
             self._revocations(payload)
+        elif dcc_key is not None and kid == key_id(bytes(dcc_key)):
+            self._dcc_object(payload)
         else:
             self._bundle(payload)
 
@@ -92,6 +106,22 @@ class Downlink:
             self._actions.alert("trust_bundle_refused", {"error": str(exc), "have": current})
             return
         self._clock.observe(bundle.issued_at)
+        self._actions.report()
+
+    def _dcc_object(self, payload: bytes) -> None:
+        """An EU DCC DSC list or rule set, verified against the bundle's dcc key."""
+        if self._dcc is None:
+            return  # a unit built without HC1 ignores them
+        try:
+            installed = self._dcc.install(payload)
+        except DccRollbackError as exc:
+            if exc.offered < exc.current:
+                self._actions.alert("dcc_update_refused", {"error": str(exc)})
+            return  # the same version again (retained, re-sent) is not a fault
+        except (DscListError, RuleSetError, DccKeyMissingError) as exc:
+            self._actions.alert("dcc_update_refused", {"error": str(exc)})
+            return
+        log.info("EU DCC trust object version %d installed", installed.version)
         self._actions.report()
 
     def _revocations(self, payload: bytes) -> None:

@@ -20,6 +20,8 @@ class DownlinkKind(enum.StrEnum):
     REVOCATIONS = "revocations"
     TRUST_CATCHUP = "trust_catchup"
     COMMAND = "command"
+    DCC_SIGNERS = "dcc_signers"
+    DCC_RULES = "dcc_rules"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,8 @@ def downlink_message(topics: Topics, msg: mqtt.MQTTMessage) -> DownlinkMessage |
         topics.trust_catchup: DownlinkKind.TRUST_CATCHUP,
         topics.trust_bundle: DownlinkKind.TRUST_BUNDLE,
         topics.revocations: DownlinkKind.REVOCATIONS,
+        topics.dcc_signers: DownlinkKind.DCC_SIGNERS,
+        topics.dcc_rules: DownlinkKind.DCC_RULES,
     }
     kind = kinds.get(msg.topic)
     if kind is None:

@@ -234,6 +234,8 @@ class Uplink:
                 self.topics.trust_catchup,
                 self.topics.trust_bundle,
                 self.topics.revocations,
+                self.topics.dcc_signers,
+                self.topics.dcc_rules,
             ]
         )
         self._heartbeat_due = 0.0

@@ -57,3 +57,11 @@ class Topics:
     @property
     def revocations(self) -> str:
         return f"{self.root}/trust/revocations"
+
+    @property
+    def dcc_signers(self) -> str:
+        return f"{self.root}/trust/dcc-signers"  # EU DCC DSC list, retained
+
+    @property
+    def dcc_rules(self) -> str:
+        return f"{self.root}/trust/dcc-rules"  # EU DCC entry rules, retained

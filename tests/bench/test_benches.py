@@ -32,6 +32,20 @@ def test_bench_verify_reports_the_pass_beside_a_bare_ed25519_verify(
     assert figures["revoked_entries"] == 1000
 
 
+def test_bench_verify_hc1_reports_both_algorithms_rules_and_the_dsc_list_beside_references(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    figures = run_json(
+        capsys, "verify", "--format", "hc1", "--rounds", "1", "--calls", "6", "--json"
+    )
+    for algorithm in ("es256", "ps256"):
+        assert {"hc1_verify_us", "bare_cryptography_us", "ratio", "target_ratio"} <= set(
+            figures[algorithm]
+        )
+    assert figures["rules"]["first_failure"] is None  # the bench certificate passes its rules
+    assert figures["dsc_list"]["dscs"] == 10_000
+
+
 def test_bench_revocations_reports_memory_lookup_load_and_delta_beside_a_python_set(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

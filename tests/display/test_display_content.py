@@ -30,6 +30,11 @@ REASON_WORDS = {
     Reason.REVOKED: ("Đã bị thu hồi", "Revoked"),
     Reason.TRUST_EXPIRED: ("Dữ liệu xác thực của máy đã hết hạn", "Unit's trust data expired"),
     Reason.CLOCK_UNTRUSTED: ("Đồng hồ của máy không tin cậy", "Unit's clock not trusted"),
+    Reason.WRONG_KEY_USAGE: ("nơi ký không được cấp loại này", "signer may not issue this kind"),
+    Reason.RULE_FAILED: (
+        "Không đáp ứng quy định nhập cảnh (VR-VN-0001)",
+        "Entry rule not met (VR-VN-0001)",
+    ),
 }
 
 

@@ -1,0 +1,185 @@
+"""`bench verify --format hc1`: a full EU DCC verification beside a bare `cryptography` verify.
+
+For ES256 and PS256 alike: the same DCC, the same signature bytes, interleaved rounds so
+that load on a shared machine hits both alike. Also: one country's whole rule set evaluated
+for a certificate, and a DSC list of 10,000 entries loaded (signature check included).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from nacl.signing import SigningKey
+
+from scanner.cli.kit import CommandError
+from scanner.decide.hc1 import verify_hc1
+from scanner.demo.dcc_samples import COMPLETE_SERIES
+from scanner.formats.hc1 import inspect as inspection
+from scanner.formats.hc1.dsc import CertType, Signer, load_der
+from scanner.formats.hc1.issue import DocumentSigner, dcc_document, issue, new_key, self_signed_dsc
+from scanner.formats.hc1.rules import external_parameters, first_failure, in_force, parse_rule
+from scanner.model import ClockState
+from scanner.trust.dcc_signers import encode_signers, parse_signers
+from scanner.trust.dcc_store import DccTrust
+from scanner.trust.revocation_set import RevocationSet
+
+NOW = 1_780_000_000
+DAY = 86400
+TARGET_RATIO = 1.5
+TARGET_RULES_MS = 1.0
+TARGET_LOAD_S = 1.0
+
+
+def _per_call_us(fn: Callable[[], object], calls: int) -> float:
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - start) / calls * 1e6
+
+
+def _dcc(ci: str) -> dict[str, Any]:
+    return dcc_document(
+        CertType.VACCINATION,
+        family_name="Nguyễn",
+        given_name="Văn An",
+        family_name_latin="NGUYEN",
+        given_name_latin="VAN<AN",
+        date_of_birth="1990-04-01",
+        country="VN",
+        ci=ci,
+        event={
+            "vp": "J07BX03",
+            "mp": "EU/1/20/1528",
+            "ma": "ORG-100030215",
+            "dn": 3,
+            "sd": 3,
+            "dt": "2026-03-10",
+        },
+    )
+
+
+def _bare(signer: DocumentSigner, text: bytes) -> Callable[[], object]:
+    """The signature check alone, on the bytes the full path verifies."""
+    found = inspection.inspect(text, lambda _kid: (load_der(signer.der),), NOW)
+    envelope = found.envelope
+    assert envelope is not None, "the bench DCC parses"
+    assert found.signer is not None, "and its DSC is listed"
+    message, signature, key = envelope.to_be_signed(), envelope.signature, found.signer.key
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        der = encode_dss_signature(
+            int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+        )
+        return lambda: key.verify(der, message, ec.ECDSA(hashes.SHA256()))
+    pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+    assert key is not None
+    return lambda: key.verify(signature, message, pss, hashes.SHA256())
+
+
+def _rules(directory: Path | None) -> list[Any]:
+    if directory is None:
+        return [COMPLETE_SERIES]
+    found = [json.loads(p.read_text()) for p in sorted(directory.rglob("rule.json"))]
+    if not found:
+        raise CommandError(f"{directory}: no */rule.json")
+    return found
+
+
+def run(rounds: int, calls: int, rules_dir: Path | None, value_sets: Path | None) -> dict[str, Any]:
+    """Every figure of the HC1 bench."""
+    result: dict[str, Any] = {}
+    for algorithm in ("ES256", "PS256"):
+        signer = self_signed_dsc(
+            new_key(algorithm), country="VN", not_before=NOW - 365 * DAY, not_after=NOW + 365 * DAY
+        )
+        signers = encode_signers(
+            SigningKey(b"\x01" * 32),
+            version=1,
+            issued_at=NOW - DAY,
+            expires_at=NOW + 30 * DAY,
+            signers=[load_der(signer.der)],
+        )
+        dcc = DccTrust(signers=parse_signers(signers, SigningKey(b"\x01" * 32).verify_key))
+        text = issue(
+            signer, _dcc("URN:UVCI:01:VN:BENCH#1"), issuer="VN", issued_at=NOW - DAY,
+            expires_at=NOW + 300 * DAY,
+        ).encode()  # fmt: skip
+        revoked = RevocationSet.from_ids(f"{i:032x}" for i in range(100_000))
+        assert verify_hc1(text, dcc, revoked, NOW, ClockState.SYNCED).accepted
+
+        def full(
+            text: bytes = text, dcc: DccTrust = dcc, revoked: RevocationSet = revoked
+        ) -> object:
+            return verify_hc1(text, dcc, revoked, NOW, ClockState.SYNCED)
+
+        bare = _bare(signer, text)
+        full_us, bare_us = [], []
+        for _ in range(rounds):
+            full_us.append(_per_call_us(full, calls))
+            bare_us.append(_per_call_us(bare, calls))
+        f, b = statistics.median(full_us), statistics.median(bare_us)
+        result[algorithm.lower()] = {
+            "hc1_verify_us": round(f, 1),
+            "bare_cryptography_us": round(b, 1),
+            "ratio": round(f / b, 3),
+            "target_ratio": TARGET_RATIO,
+            "qr_chars": len(text),
+        }
+    result["rules"] = _rule_figures(rules_dir, value_sets, rounds)
+    result["dsc_list"] = _load_figures()
+    return result
+
+
+def _rule_figures(rules_dir: Path | None, value_sets: Path | None, rounds: int) -> dict[str, Any]:
+    rules = [parse_rule(r) for r in _rules(rules_dir)]
+    sets = json.loads(value_sets.read_text()) if value_sets is not None else {}
+    from datetime import UTC, datetime  # noqa: PLC0415 - only this figure needs it
+
+    at = datetime.fromtimestamp(NOW, UTC)
+    payload = _dcc("URN:UVCI:01:VN:BENCH#2")
+    external = external_parameters(
+        NOW, country="VN", value_sets=sets, issued_at=NOW - DAY, expires_at=NOW + 300 * DAY,
+        issuer_country="VN",
+    )  # fmt: skip
+    chosen = in_force(rules, at, CertType.VACCINATION)
+    times = [
+        _per_call_us(lambda: first_failure(chosen, payload, external), 200) for _ in range(rounds)
+    ]
+    failure = first_failure(chosen, payload, external)
+    return {
+        "rules_in_set": len(rules),
+        "rules_in_force_for_a_vaccination": len(chosen),
+        "first_failure": failure.rule if failure else None,
+        "rule_set_ms": round(statistics.median(times) / 1000, 4),
+        "target_ms": TARGET_RULES_MS,
+    }
+
+
+def _load_figures() -> dict[str, Any]:
+    key = SigningKey(b"\x02" * 32)
+    base = load_der(
+        self_signed_dsc(new_key("ES256"), country="DE", not_before=NOW, not_after=NOW + DAY).der
+    )
+    many = [
+        Signer(i.to_bytes(8, "big"), "DE", base.spki, base.not_before, base.not_after, base.types)
+        for i in range(10_000)
+    ]
+    data = encode_signers(key, version=1, issued_at=NOW, expires_at=NOW + DAY, signers=many)
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        parse_signers(data, key.verify_key)
+        times.append(time.perf_counter() - start)
+    return {
+        "dscs": len(many),
+        "bytes": len(data),
+        "load_s": round(statistics.median(times), 4),
+        "target_s": TARGET_LOAD_S,
+    }
