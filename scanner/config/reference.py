@@ -29,6 +29,7 @@ MEANINGS = {
     "trust.sync_flag": "present when NTP has synchronised the clock (systemd-timesyncd)",
     "policy.stale_trust": "a pass checked against a stale bundle: warn (accept, amber) or reject",
     "policy.expired_trust": "a pass checked against an expired bundle: reject (closed) or warn",
+    "policy.schema_invalid": "an EU DCC whose payload breaks the EU JSON schema: warn or reject",
     "policy.untrusted_clock": "a pass checked on an unsynchronised clock: warn or reject",
     "camera.source": "which frame source runs",
     "camera.reopen_min_s": "first wait before reopening a failed camera",
