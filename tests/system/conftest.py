@@ -1,7 +1,12 @@
 """The QEMU lab's fixtures: the cached unit image, and one fresh guest per test.
 
-Skipped, with the reason, only where QEMU cannot run: not root (the image is
-built with chroot and mkfs as root), or no qemu-system-x86_64 / qemu-img.
+Run by `make system` (CHECKPOINT_SYSTEM_TESTS=1), not yet by `make test`: under
+TCG one boot took 2 to 6.5 minutes on the shared development machine, the power
+cut and read-only root scenarios have not yet finished a full run, and no
+scenario has been shown green many runs in a row; a lab that can time out must
+not decide whether the rest of the project lands. Otherwise skipped, with the
+reason, only where QEMU cannot run: not root (the image is built with chroot and
+mkfs as root), or no qemu-system-x86_64 / qemu-img.
 Scenarios run one at a time (TCG keeps both cores busy); each has its overlay.
 """
 
@@ -31,6 +36,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def lab_image() -> LabImage:
+    if os.environ.get("CHECKPOINT_SYSTEM_TESTS") != "1":
+        pytest.skip("the QEMU lab runs with `make system` (CHECKPOINT_SYSTEM_TESTS=1)")
     if os.geteuid() != 0:
         pytest.skip("the QEMU lab builds its image with chroot and mkfs.ext4 -d: needs root")
     missing = [b for b in ("qemu-system-x86_64", "qemu-img") if shutil.which(b) is None]
