@@ -30,6 +30,7 @@ MEANINGS = {
     "policy.stale_trust": "a pass checked against a stale bundle: warn (accept, amber) or reject",
     "policy.expired_trust": "a pass checked against an expired bundle: reject (closed) or warn",
     "policy.untrusted_clock": "a pass checked on an unsynchronised clock: warn or reject",
+    "policy.schema_invalid": "an EU DCC outside the EU DCC JSON schema: warn or reject",
     "camera.source": "which frame source runs",
     "camera.reopen_min_s": "first wait before reopening a failed camera",
     "camera.reopen_max_s": "longest wait between reopen attempts (the wait doubles up to this)",
