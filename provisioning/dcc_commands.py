@@ -57,7 +57,9 @@ def main_keygen(argv: list[str]) -> int:
         "checkpoint-provision dcc-keygen",
         "Create a DSC key (ES256 or PS256) and a self-signed DSC for test and demo DCCs.",
     )
-    p.add_argument("--algorithm", choices=["ES256", "PS256"], default="ES256")
+    p.add_argument(
+        "--algorithm", choices=["ES256", "PS256"], default="ES256", help="ECDSA P-256 or RSA-PSS"
+    )
     p.add_argument("--country", default="VN", help="the DSC's country")
     p.add_argument(
         "--usage",
