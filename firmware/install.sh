@@ -179,8 +179,16 @@ install_packages() {
         return
     fi
     export DEBIAN_FRONTEND=noninteractive
-    log "apt: updating package lists"
-    apt-get update -qq
+    # With --skip-pi a missing Pi package is expected (not a Pi): the lists on
+    # hand decide, and a unit with no network does not wait on DNS for them.
+    local refresh=no
+    for p in "${missing[@]}"; do
+        if [[ " ${pi_pkgs[*]} " != *" $p "* || $SKIP_PI != yes ]]; then refresh=yes; fi
+    done
+    if [[ $refresh == yes ]]; then
+        log "apt: updating package lists"
+        apt-get update -qq
+    fi
     for p in "${missing[@]}"; do
         if [[ " ${pi_pkgs[*]} " != *" $p "* ]] || apt_has "$p"; then
             pkgs+=("$p")
@@ -284,6 +292,29 @@ install_boot_config() {
     log "boot: $BOOT_CONFIG updated (takes effect at the next boot)"
 }
 
+# Provisioning may have written identity, trust data or an outbox into
+# $STATE_DIR on the root before the partition existed: copy them onto a
+# partition that is still empty, then remove them from the root (mounting over
+# them would hide them, and an identity key must not linger in two places).
+move_state_onto() {
+    local device=$1 target
+    [[ -n $(find "$STATE_DIR" -mindepth 1 -maxdepth 1 -print -quit) ]] || return 0
+    target=$(mktemp -d)
+    mount "$device" "$target"
+    if [[ -n $(find "$target" -mindepth 1 -maxdepth 1 ! -name lost+found -print -quit) ]]; then
+        umount "$target"
+        rmdir "$target"
+        warn "$device already holds state; the copy in $STATE_DIR on the root is left hidden"
+        return 0
+    fi
+    cp -a "$STATE_DIR/." "$target/"
+    sync -f "$target"
+    umount "$target"
+    rmdir "$target"
+    find "$STATE_DIR" -mindepth 1 -delete
+    log "state: moved what was in $STATE_DIR onto $device"
+}
+
 install_state_partition() {
     local fstype label block
     if [[ -n $STATE_DEVICE ]]; then
@@ -308,12 +339,22 @@ install_state_partition() {
     printf 'LABEL=%s %s ext4 defaults,noatime,nodev,nosuid,noexec,nofail,x-systemd.device-timeout=30s 0 2\n' \
         "$STATE_LABEL" "$STATE_DIR" >"$block"
     replace_block /etc/fstab "$block"
+    local restart=no
     if ! mountpoint -q "$STATE_DIR"; then
+        # A running daemon holds its outbox open on the root: it would go on
+        # writing there, under the mount, and lose it all at the next boot.
+        if systemd_running && systemctl is-active --quiet "$SERVICE"; then
+            log "state: stopping $SERVICE while its state moves"
+            systemctl stop "$SERVICE"
+            restart=yes
+        fi
+        move_state_onto "$(blkid -L "$STATE_LABEL")"
         systemd_running && systemctl daemon-reload
         mount "$STATE_DIR"
     fi
     chown checkpoint:checkpoint "$STATE_DIR"
     chmod 0700 "$STATE_DIR"
+    if [[ $restart == yes ]]; then systemctl start "$SERVICE"; fi
     log "state: $STATE_DIR is on the $STATE_LABEL partition"
 }
 

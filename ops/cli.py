@@ -11,7 +11,13 @@ COMMANDS = {
     "dashboard": ("ops.dashboard.command", "serve the live fleet dashboard"),
     "simulate": ("ops.simulate", "run simulated devices through a collector and report"),
     "enroll": ("ops.enroll", "record a device's public key so its messages are accepted"),
-    "trace": ("ops.trace", "where a pass was seen, or what went through a checkpoint"),
+    "quarantine": ("ops.quarantine", "list or replay messages kept because they were not stored"),
+    "migrate": ("ops.migrate", "upgrade the ops database's schema in place"),
+    "retention": ("ops.retention", "drop events older than --keep-days (whole partitions)"),
+    "bench": ("ops.bench_ingest", "bench ingest: time the collector beside a bare insert"),
+    "trace": ("ops.trace", "where a pass was seen, what went through a checkpoint, contacts"),
+    "audit": ("ops.audit", "who ran which trace, when, with how many rows"),
+    "user": ("ops.users", "add, list or remove dashboard and API users (tracer or ops)"),
     "bench-trace": ("ops.bench", "time the tracing queries over many synthetic scans"),
 }
 

@@ -5,20 +5,30 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from pathlib import Path
 
 from ops.collector import Collector, CollectorConfig
 from ops.db import DatabaseError, open_database
+from ops.retention import Upkeep
+from ops.secretfile import read_secret
 from ops.store import Store
 from scanner.cli.kit import CommandError, command, parser
 from scanner.uplink.config import redact_url
 
 log = logging.getLogger(__name__)
 
+PASSWORD_ENV = "CHECKPOINT_OPS_BROKER_PASSWORD"
+
 
 @command
 def main(argv: list[str]) -> int:
     p = parser("checkpoint-ops collect", "Store every device message exactly once.")
-    p.add_argument("--broker", required=True, help="mqtt://[user:password@]host:port")
+    p.add_argument("--broker", required=True, help="mqtt[s]://[user@]host:port (no password)")
+    p.add_argument(
+        "--password-file",
+        type=Path,
+        help=f"the broker password, mode 0600 (default: ${PASSWORD_ENV}, else none)",
+    )
     p.add_argument("--db", required=True, help="sqlite:///ops.db or postgresql://...")
     p.add_argument("--topic-root", default="checkpoint/v1")
     p.add_argument(
@@ -28,37 +38,52 @@ def main(argv: list[str]) -> int:
     )
     p.add_argument("--shared", metavar="GROUP", help="share the event log with other collectors")
     p.add_argument("--session-expiry", type=int, default=7 * 86400, metavar="SECONDS")
+    p.add_argument(
+        "--keep-days",
+        type=int,
+        metavar="N",
+        help="once a day, delete events older than N days (default: keep everything)",
+    )
     p.add_argument("--dashboard", metavar="HOST:PORT", help="also serve the dashboard here")
-    p.add_argument("--token", help="the dashboard's login token (with --dashboard)")
+    p.add_argument("--users", type=Path, help="the dashboard's users file (`checkpoint-ops user`)")
     args = p.parse_args(argv)
-    if args.dashboard and not args.token:
-        raise CommandError("--dashboard needs --token")
+    if args.dashboard and not args.users:
+        raise CommandError("--dashboard needs --users FILE (made with `checkpoint-ops user add`)")
+    if args.keep_days is not None and args.keep_days < 1:
+        raise CommandError("--keep-days must be at least 1")
     try:
-        store = Store(open_database(args.db))
         config = CollectorConfig(
             broker_url=args.broker,
             topic_root=args.topic_root,
             client_id=args.client_id,
             shared_group=args.shared,
             session_expiry_s=args.session_expiry,
+            password=read_secret(args.password_file, PASSWORD_ENV, what="password"),
         )
+        store = Store(open_database(args.db))
+        collector = Collector(config, store)
     except (DatabaseError, ValueError) as exc:
         raise CommandError(str(exc)) from None
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    collector = Collector(config, store)
     server = None
     if args.dashboard:
         from ops.dashboard.server import serve  # noqa: PLC0415 - only with --dashboard
 
-        server = serve(args.db, args.dashboard, args.token)
+        try:
+            server = serve(args.db, args.dashboard, args.users)
+        except (ValueError, OSError) as exc:  # a bad users file or address: one line
+            raise CommandError(str(exc)) from None
+    upkeep = Upkeep(args.db, args.keep_days, stop)
     collector.start()
+    upkeep.start()
     log.info("collecting from %s into %s", redact_url(args.broker), store.db.kind)
     try:
         stop.wait()
     except KeyboardInterrupt:
         pass
     finally:
+        stop.set()
         collector.stop()
         if server is not None:
             server.shutdown()

@@ -4,7 +4,9 @@ paho's network thread only queues messages; one writer thread commits them in
 groups and then acknowledges them in arrival order (``manual_ack``). A message
 the collector had not committed when it died is therefore still the broker's,
 and comes again on the persistent session; one it had committed comes again at
-most as a duplicate, which the (device, store, seq) key turns away.
+most as a duplicate, which ops/eventlog.py turns away. A message that cannot be
+stored is quarantined (kept verbatim with its reason) and acknowledged, so it
+never holds up the messages behind it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
@@ -23,12 +26,14 @@ from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from ops import ingest
-from ops.store import Store
-from scanner.uplink.config import parse_broker_url
+from ops.db import is_transient
+from ops.store import GroupResult, Store
+from scanner.uplink.config import BrokerAddress, parse_broker_url
 
 log = logging.getLogger(__name__)
 
-_GROUP_MAX = 200  # messages per transaction: one commit (one fsync) for a burst
+GROUP_MAX = 500  # messages per transaction: one commit (one fsync) for a burst
+_MAX_PROPERTIES = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +44,7 @@ class CollectorConfig:
     shared_group: str | None = None
     session_expiry_s: int = 7 * 86400
     receive_maximum: int = 1000
+    password: str | None = None  # from --password-file or the environment; else the URL's
 
 
 @dataclass(slots=True)
@@ -47,6 +53,32 @@ class _Item:
     mid: int
     qos: int
     received_at: float
+    parsed: ingest.Parsed | _Unparsed
+
+
+class _Unparsed:
+    """The network thread left the check to the writer (it needs the database)."""
+
+
+UNPARSED = _Unparsed()
+
+
+def make_client(config: CollectorConfig) -> tuple[mqtt.Client, BrokerAddress]:
+    """The paho client and where it connects: the one place credentials and TLS are set up."""
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=config.client_id,
+        protocol=mqtt.MQTTv5,
+        manual_ack=True,
+    )
+    broker = parse_broker_url(config.broker_url)
+    password = config.password if config.password is not None else broker.password
+    if broker.username is not None:
+        client.username_pw_set(broker.username, password)
+    if broker.tls:
+        client.tls_set()
+    client.reconnect_delay_set(1, 5)
+    return client, broker
 
 
 class Collector:
@@ -55,30 +87,20 @@ class Collector:
     def __init__(self, config: CollectorConfig, store: Store) -> None:
         self.config = config
         self.store = store
+        store.collector = config.client_id
         self._queue: queue.Queue[_Item] = queue.Queue()
         self._stop = threading.Event()
         self._subscribed = threading.Event()
         self._keys = store.keys()
         self._thread = threading.Thread(target=self._write_loop, name="collector-writer")
-        self.stats = {"messages": 0, "stored": 0, "duplicates": 0, "refused": 0}
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=config.client_id,
-            protocol=mqtt.MQTTv5,
-            manual_ack=True,
+        self.stats = dict.fromkeys(
+            ("messages", "stored", "duplicates", "conflicts", "quarantined", "refused"), 0
         )
-        broker = parse_broker_url(config.broker_url)
-        if broker.username is not None:
-            client.username_pw_set(broker.username, broker.password)
-        if broker.tls:
-            client.tls_set()
-        client.on_connect = self._on_connect
-        client.on_subscribe = self._on_subscribe
-        client.on_message = self._on_message
-        client.on_disconnect = self._on_disconnect
-        client.reconnect_delay_set(1, 5)
-        self._client = client
-        self._broker = broker
+        self._client, self._broker = make_client(config)
+        self._client.on_connect = self._on_connect
+        self._client.on_subscribe = self._on_subscribe
+        self._client.on_message = self._on_message
+        self._client.on_disconnect = self._on_disconnect
 
     def start(self) -> None:
         self._thread.start()
@@ -99,9 +121,13 @@ class Collector:
         return self._subscribed.wait(timeout)
 
     def stop(self) -> None:
-        """Commit and acknowledge what is queued, then disconnect (the session stays)."""
+        """Finish the group being written, leave the rest unacknowledged, disconnect.
+
+        The session stays on the broker, which sends the unacknowledged messages
+        again when this client ID comes back.
+        """
         self._stop.set()
-        self._thread.join(30)
+        self._thread.join(60)
         self._client.disconnect()
         self._client.loop_stop()
 
@@ -145,47 +171,123 @@ class Collector:
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
         props = getattr(msg.properties, "UserProperty", None) or []
-        payload = bytes(msg.payload)
-        message = ingest.Message(msg.topic, payload, tuple((str(k), str(v)) for k, v in props[:16]))
-        self._queue.put(_Item(message, msg.mid, msg.qos, time.time()))
+        properties = tuple((str(k), str(v)) for k, v in props[:_MAX_PROPERTIES])
+        message = ingest.Message(msg.topic, bytes(msg.payload), properties)
+        # Checked here, against the keys already known: the signature check runs
+        # in libsodium without the GIL, so it overlaps the writer's database
+        # work. A unit not known yet is looked up by the writer.
+        parsed: ingest.Parsed | _Unparsed = UNPARSED
+        try:
+            parsed = ingest.parse(message, self.config.topic_root, self._keys.get)
+        except Exception:
+            log.debug("parse left to the writer", exc_info=True)
+        if isinstance(parsed, ingest.Refused) and parsed.reason == "unknown_device":
+            parsed = UNPARSED
+        self._queue.put(_Item(message, msg.mid, msg.qos, time.time(), parsed))
 
     # -- the writer thread -------------------------------------------------------------
 
     def _write_loop(self) -> None:
-        while True:
+        while not self._stop.is_set():
             try:
                 first = self._queue.get(timeout=0.2)
             except queue.Empty:
-                if self._stop.is_set():
-                    return
                 continue
             group = [first]
-            while len(group) < _GROUP_MAX:
+            while len(group) < GROUP_MAX:
                 try:
                     group.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            self._commit_with_retry(group)
-            for item in group:
+            done = self._commit(group)
+            # PUBACKs in the order the PUBLISHes came (MQTT 4.6), and only for
+            # what is committed: a stop mid-retry leaves the rest to the broker.
+            for item in group[:done]:
                 if item.qos > 0:
                     self._client.ack(item.mid, item.qos)
+            if done < len(group):
+                return
 
-    def _commit_with_retry(self, group: list[_Item]) -> None:
-        delay = 0.5
+    def _commit(self, group: list[_Item]) -> int:
+        """Commit the group; how many of its messages (a prefix) are committed."""
+        retry = _Retry(self._stop)
         while True:
             try:
-                with self.store.db.transaction():
-                    for item in group:
-                        self._handle(item)
-            except Exception:
-                # A database fault, not bad input (that is refused before any
-                # write): keep the messages unacknowledged and try again.
-                log.exception("could not commit %d messages; retrying", len(group))
-                if self._stop.wait(delay) and delay > 5:
-                    return
-                delay = min(delay * 2, 10.0)
-                continue
-            return
+                self._apply(group)
+            except Exception as exc:  # sorted into the two cases below  # noqa: BLE001
+                if not is_transient(exc):
+                    break
+                if not retry.wait(exc, len(group)):
+                    return 0
+            else:
+                return len(group)
+        # The database refused something the parse let through: one message at
+        # a time finds it, and it alone goes to quarantine.
+        for done, item in enumerate(group):
+            if not self._commit_alone(item):
+                return done
+        return len(group)
+
+    def _commit_alone(self, item: _Item) -> bool:
+        retry = _Retry(self._stop)
+        while True:
+            try:
+                self._apply([item])
+            except Exception as exc:
+                if is_transient(exc):
+                    if not retry.wait(exc, 1):
+                        return False
+                    continue
+                log.debug("could not store a message", exc_info=True)
+                reason = f"store_failed: {type(exc).__name__}"
+            else:
+                return True
+            try:
+                self._quarantine(item, reason)
+            except Exception as exc:  # noqa: BLE001 - the database is at fault: retry
+                if not retry.wait(exc, 1):
+                    return False
+            else:
+                return True
+
+    def _apply(self, group: list[_Item]) -> None:
+        now = time.time()
+        root = self.config.topic_root
+        entries = [
+            (
+                item.message,
+                ingest.parse(item.message, root, self._key_for)
+                if isinstance(item.parsed, _Unparsed)
+                else item.parsed,
+            )
+            for item in group
+        ]
+        result = self.store.apply(entries, now)
+        self._account(len(group), result)
+
+    def _quarantine(self, item: _Item, reason: str) -> None:
+        device_id, _, _ = ingest.split_topic(item.message.topic, self.config.topic_root)
+        now = time.time()
+        with self.store.db.transaction():
+            self.store.quarantine(item.message, reason, device_id or "", now)
+            self.store.count({"quarantined": 1})
+        log.warning("quarantined a message from %r: %s", device_id, reason)
+        self._account(1, GroupResult(quarantined=1))
+
+    def _account(self, messages: int, result: GroupResult) -> None:
+        self.stats["messages"] += messages
+        self.stats["stored"] += result.stored
+        self.stats["duplicates"] += result.duplicates
+        self.stats["conflicts"] += result.conflicts
+        self.stats["quarantined"] += result.quarantined
+        self.stats["refused"] += len(result.refused)
+        for reason, device_id in result.refused:
+            # The device ID is not personal data; the payload (pass IDs) is never logged.
+            log.warning("refused a message from %r: %s", device_id, reason)
+        if result.conflicts:
+            log.warning(
+                "%d events conflict with stored ones (see the conflicts table)", result.conflicts
+            )
 
     def _key_for(self, device_id: str) -> object:
         key = self._keys.get(device_id)
@@ -197,27 +299,20 @@ class Collector:
                 self._keys[device_id] = key
         return key
 
-    def _handle(self, item: _Item) -> None:
-        self.stats["messages"] += 1
-        parsed = ingest.parse(item.message, self.config.topic_root, self._key_for)
-        now = time.time()
-        if isinstance(parsed, ingest.Refused):
-            self._refuse(parsed.reason, parsed.device_id, now)
-        elif isinstance(parsed, ingest.Batch):
-            result = self.store.ingest(parsed, now)
-            if result.refused is not None:
-                self._refuse(result.refused, parsed.device_id, now)
-            self.stats["stored"] += result.inserted
-            self.stats["duplicates"] += result.duplicates
-        elif isinstance(parsed, ingest.Status):
-            self.store.status(parsed, now)
-        elif isinstance(parsed, ingest.Heartbeat):
-            self.store.heartbeat(parsed, now)
-        elif isinstance(parsed, ingest.TransientAlert):
-            self.store.transient_alert(parsed, now)
 
-    def _refuse(self, reason: str, device_id: str, now: float) -> None:
-        self.stats["refused"] += 1
-        # The device ID is not personal data; the payload (pass IDs) is never logged.
-        log.warning("refused a message from %r: %s", device_id, reason)
-        self.store.refuse(reason, device_id, now)
+class _Retry:
+    """Backoff for database faults; ``wait`` is False once the collector is told to stop."""
+
+    def __init__(self, stop: threading.Event, log_fn: Callable[..., None] = log.warning) -> None:
+        self._stop = stop
+        self._delay = 0.5
+        self._log = log_fn
+
+    def wait(self, exc: BaseException, messages: int) -> bool:
+        self._log(
+            "could not commit %d messages (%s: %s); retrying", messages, type(exc).__name__, exc
+        )
+        if self._stop.wait(self._delay):
+            return False
+        self._delay = min(self._delay * 2, 10.0)
+        return True

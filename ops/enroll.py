@@ -6,6 +6,7 @@ import base64
 import binascii
 from pathlib import Path
 
+from ops import quarantine
 from ops.db import DatabaseError, open_database
 from ops.store import EnrollError, Store
 from provisioning.enrollment import EnrollmentError, verify_request
@@ -21,6 +22,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--public-key", help="standard base64 of the raw 32-byte Ed25519 key")
     p.add_argument("--checkpoint", help="checkpoint ID (with --device-id)")
     p.add_argument("--label", help="a name for the dashboard")
+    p.add_argument("--topic-root", default=quarantine.DEFAULT_ROOT)
     args = p.parse_args(argv)
     if args.request is not None:
         try:
@@ -43,9 +45,19 @@ def main(argv: list[str]) -> int:
         raise CommandError("give --request FILE, or --device-id, --public-key and --checkpoint")
     try:
         db = open_database(args.db)
-        Store(db).enroll(device_id, key, checkpoint, str(label) if label else None)
+        store = Store(db, collector="enroll")
+        store.enroll(device_id, key, checkpoint, str(label) if label else None)
+        # A unit that sent before it was enrolled here loses nothing: its batches
+        # were quarantined as unknown_device and are stored now.
+        replayed = quarantine.replay(store, device_id=device_id, topic_root=args.topic_root)
         db.close()
     except (DatabaseError, EnrollError) as exc:
         raise CommandError(str(exc)) from None
-    print_json({"enrolled": device_id, "checkpoint_id": checkpoint})
+    print_json(
+        {
+            "enrolled": device_id,
+            "checkpoint_id": checkpoint,
+            "replayed_from_quarantine": replayed.replayed,
+        }
+    )
     return 0

@@ -15,6 +15,7 @@ from scanner.uplink import signing
 MAX_MESSAGE_BYTES = 1024 * 1024
 MAX_SEQ = 2**53  # JSON numbers above this lose precision
 MAX_TEXT = 200
+MAX_FLOAT_INT = 2**63  # an integer given for a float: beyond this float() overflows or rounds
 EVENT_KINDS = frozenset({"scan", "alert", "telemetry", "shed"})
 OUTCOMES = frozenset({None, "accept", "reject"})
 
@@ -30,10 +31,13 @@ class Message:
 
 @dataclass(frozen=True, slots=True)
 class Refused:
-    """A message that was not stored, and why (counted and shown as an alert)."""
+    """A message that was not stored, and why (counted, and quarantined when ``keep``)."""
 
     reason: str
     device_id: str
+    # A status or heartbeat from a unit not (yet) enrolled carries no events and
+    # the next one replaces it: counted, not kept. Everything else is kept.
+    keep: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,22 +89,29 @@ def covered_through(event: Sequence[Any]) -> int:
 
 def parse(message: Message, root: str, key_for: KeyLookup) -> Parsed:
     """Check one message; ``None`` for topics the collector does not keep (durable alert copies)."""
-    device_id, _, leaf = _split_topic(message.topic, root)
+    device_id, _, leaf = split_topic(message.topic, root)
     if device_id is None:
         return Refused("bad_topic", "")
     if len(message.payload) > MAX_MESSAGE_BYTES:
         return Refused("too_large", device_id)
     if leaf not in ("scans", "alerts", "status", "heartbeat"):
         return None
-    key = key_for(device_id)
+    key = key_for(device_id)  # a database fault here propagates: it is not the message's
     if key is None:
-        return Refused("unknown_device", device_id)
+        return Refused("unknown_device", device_id, keep=leaf in ("scans", "alerts"))
     if leaf in ("scans", "alerts") and not signing.verify(
         key, message.topic, message.payload, message.user_properties
     ):
         return Refused("bad_signature", device_id)
     try:
-        document = _object(message.payload)
+        return _document(device_id, leaf, message.payload)
+    except Exception:  # noqa: BLE001 - no input may stop the collector; it is quarantined
+        return Refused(f"bad_{leaf}", device_id)
+
+
+def _document(device_id: str, leaf: str, payload: bytes) -> Parsed:
+    try:
+        document = _object(payload)
         if document.get("device_id") != device_id:
             return Refused("device_mismatch", device_id)
         if leaf == "scans":
@@ -114,7 +125,7 @@ def parse(message: Message, root: str, key_for: KeyLookup) -> Parsed:
         return Refused(f"bad_{leaf}", device_id)
 
 
-def _split_topic(topic: str, root: str) -> tuple[str | None, str, str]:
+def split_topic(topic: str, root: str) -> tuple[str | None, str, str]:
     prefix = f"{root}/devices/"
     if not topic.startswith(prefix):
         return None, "", ""
@@ -236,6 +247,8 @@ def _opt_float(value: object) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _BadError
+    if isinstance(value, int) and abs(value) > MAX_FLOAT_INT:
+        raise _BadError  # float() of a 400-digit number raises OverflowError
     result = float(value)
     if not math.isfinite(result):
         raise _BadError
@@ -245,10 +258,13 @@ def _opt_float(value: object) -> float | None:
 def _text(value: object) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or len(value) > MAX_TEXT:
-        raise _BadError
+    if not isinstance(value, str) or len(value) > MAX_TEXT or "\x00" in value:
+        raise _BadError  # PostgreSQL text cannot hold U+0000
+    if not value.isascii():
+        value.encode("utf-8")  # a lone surrogate from JSON \ud800 raises UnicodeEncodeError
     return value
 
 
 def _dumps(document: object) -> str:
-    return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+    # ASCII: NUL and lone surrogates become \u escapes that every database stores.
+    return json.dumps(document, separators=(",", ":"))

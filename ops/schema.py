@@ -4,15 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-SQLITE_TYPES = {"int": "INTEGER", "real": "REAL", "text": "TEXT", "id": "INTEGER PRIMARY KEY"}
+# Version 1 is the schema before quarantine, conflicts and partitions (no
+# schema_version table); ops/migrations.py upgrades it in place.
+SCHEMA_VERSION = 2
+
+SQLITE_TYPES = {
+    "kind": "sqlite",
+    "int": "INTEGER",
+    "real": "REAL",
+    "text": "TEXT",
+    "blob": "BLOB",
+    "id": "INTEGER PRIMARY KEY",
+}
 POSTGRES_TYPES = {
+    "kind": "postgresql",
     "int": "BIGINT",
     "real": "DOUBLE PRECISION",
     "text": "TEXT",
+    "blob": "BYTEA",
     "id": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
 }
 
 # The columns of one logged event, in the order the store inserts them.
+# trusted_time is whole seconds since the Unix epoch (the verifier's `now`,
+# scanner/events.py), or NULL for rows without a verdict (shed ranges).
 EVENT_COLUMNS = (
     "device_id",
     "store",
@@ -36,25 +51,7 @@ EVENT_COLUMNS = (
     "stored_at",
 )
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS devices (
-    device_id {text} PRIMARY KEY,
-    public_key {text} NOT NULL,
-    checkpoint_id {text} NOT NULL,
-    label {text},
-    enrolled_at {real} NOT NULL,
-    state {text},
-    session {int},
-    state_rank {int},
-    online_since {real},
-    status_at {real},
-    status_reason {text},
-    software {text},
-    last_seen {real},
-    heartbeat {text},
-    heartbeat_at {real}
-);
-CREATE TABLE IF NOT EXISTS events (
+_EVENT_BODY = """
     device_id {text} NOT NULL,
     store {text} NOT NULL,
     seq {int} NOT NULL,
@@ -74,11 +71,46 @@ CREATE TABLE IF NOT EXISTS events (
     decode_ms {real},
     code {text},
     detail {text},
-    stored_at {real} NOT NULL,
+    stored_at {real} NOT NULL"""
+
+# SQLite: one plain table whose primary key is the exactly-once key.
+_SQLITE_EVENTS = f"""CREATE TABLE IF NOT EXISTS events ({_EVENT_BODY},
     PRIMARY KEY (device_id, store, seq)
+);"""
+
+# PostgreSQL: range partitions by day of trusted_time (ops/partitions.py makes
+# them). A partitioned table cannot have a unique key without the partition key,
+# so exactly-once is kept by the per-stream row lock in ops/eventlog.py, and
+# each partition carries its own unique (device_id, store, seq) index as a net.
+_POSTGRES_EVENTS = f"""CREATE TABLE IF NOT EXISTS events ({_EVENT_BODY}
+) PARTITION BY RANGE (trusted_time);
+CREATE TABLE IF NOT EXISTS events_default PARTITION OF events DEFAULT;
+CREATE UNIQUE INDEX IF NOT EXISTS events_default_key ON events_default (device_id, store, seq);"""
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS schema_version (
+    version {int} NOT NULL
 );
-CREATE INDEX IF NOT EXISTS events_by_pass ON events (pass_id, wall_time);
-CREATE INDEX IF NOT EXISTS events_by_checkpoint ON events (checkpoint_id, wall_time);
+CREATE TABLE IF NOT EXISTS devices (
+    device_id {text} PRIMARY KEY,
+    public_key {text} NOT NULL,
+    checkpoint_id {text} NOT NULL,
+    label {text},
+    enrolled_at {real} NOT NULL,
+    state {text},
+    session {int},
+    state_rank {int},
+    online_since {real},
+    status_at {real},
+    status_reason {text},
+    software {text},
+    last_seen {real},
+    heartbeat {text},
+    heartbeat_at {real}
+);
+{events}
+CREATE INDEX IF NOT EXISTS events_by_pass ON events (pass_id, trusted_time);
+CREATE INDEX IF NOT EXISTS events_by_checkpoint ON events (checkpoint_id, trusted_time);
 CREATE INDEX IF NOT EXISTS events_by_stored ON events (stored_at);
 CREATE TABLE IF NOT EXISTS streams (
     device_id {text} NOT NULL,
@@ -117,14 +149,38 @@ CREATE TABLE IF NOT EXISTS refusals (
     last_at {real} NOT NULL,
     PRIMARY KEY (reason, device_id)
 );
-CREATE TABLE IF NOT EXISTS counters (
-    name {text} PRIMARY KEY,
-    n {int} NOT NULL
-)
+CREATE TABLE IF NOT EXISTS quarantine (
+    id {id},
+    at {real} NOT NULL,
+    reason {text} NOT NULL,
+    device_id {text} NOT NULL,
+    topic {text} NOT NULL,
+    payload {blob} NOT NULL,
+    properties {text} NOT NULL,
+    replayed_at {real}
+);
+CREATE INDEX IF NOT EXISTS quarantine_by_device ON quarantine (device_id, replayed_at);
+CREATE TABLE IF NOT EXISTS conflicts (
+    id {id},
+    at {real} NOT NULL,
+    device_id {text} NOT NULL,
+    store {text} NOT NULL,
+    seq {int} NOT NULL,
+    stored {text},
+    received {text} NOT NULL
+);
+CREATE TABLE IF NOT EXISTS collector_counters (
+    collector {text} NOT NULL,
+    name {text} NOT NULL,
+    n {int} NOT NULL,
+    PRIMARY KEY (collector, name)
+);
+CREATE VIEW counters AS SELECT name, SUM(n) AS n FROM collector_counters GROUP BY name
 """
 
 
 def schema(types: Mapping[str, str]) -> list[str]:
     """The CREATE statements with this backend's column types."""
-    text = _SCHEMA.format(**types)
+    events = _POSTGRES_EVENTS if types["kind"] == "postgresql" else _SQLITE_EVENTS
+    text = _SCHEMA.replace("{events}", events.format(**types)).format(**types)
     return [statement.strip() for statement in text.split(";") if statement.strip()]

@@ -1,27 +1,28 @@
-"""The collector's writes: keys, events exactly once, sequence gaps, status, alerts, counts."""
+"""The collector's writes: keys, whole groups of messages in one transaction, counts."""
 
 from __future__ import annotations
 
 import base64
-import itertools
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
 
 from nacl.signing import VerifyKey
 
-from ops.db import Database
-from ops.ingest import Batch, Heartbeat, Status, TransientAlert, covered_through
-from ops.schema import EVENT_COLUMNS
+from ops import eventlog
+from ops.db import Database, write_many
+from ops.ingest import Batch, Heartbeat, Message, Parsed, Refused, Status, TransientAlert
 from scanner.trust.identity import device_id_for
 
 # A device's outbox holds at most ~1.5 million events (512 MiB); a batch that
 # would open a hole far wider than that is refused as a sequence from the future.
 DEFAULT_MAX_SEQ_AHEAD = 5_000_000
-_INSERT_CHUNK = 100  # rows per multi-row INSERT (20 columns: well under every parameter limit)
+LAST_SEEN_STEP_S = 5.0
 _STATE_RANK = {"online": 0, "offline": 1}
+# Quarantine keeps the payload verbatim up to this size; anything longer was
+# refused as too large and cannot be a scanner's batch, so only its head is kept.
+QUARANTINE_KEEP_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,17 +32,38 @@ class IngestResult:
     refused: str | None = None
 
 
+@dataclass(slots=True)
+class GroupResult:
+    """What one group's transaction did (the collector adds it to its own counters)."""
+
+    stored: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
+    quarantined: int = 0
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (reason, device_id)
+
+
 class EnrollError(ValueError):
     """The device ID does not belong to the given public key."""
+
+
+Entry = tuple[Message, Parsed]
 
 
 class Store:
     """Writes through one ``Database``; every public method is one transaction."""
 
-    def __init__(self, db: Database, *, max_seq_ahead: int = DEFAULT_MAX_SEQ_AHEAD) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        max_seq_ahead: int = DEFAULT_MAX_SEQ_AHEAD,
+        collector: str = "checkpoint-ops",
+    ) -> None:
         self.db = db
         self.max_seq_ahead = max_seq_ahead
-        self._insert_sql: dict[int, str] = {}
+        self.collector = collector  # names this writer's own counter rows
+        self._seen_at: dict[str, float] = {}
 
     # -- enrollment --------------------------------------------------------------
 
@@ -68,132 +90,112 @@ class Store:
         rows = self.db.query("SELECT device_id, public_key FROM devices")
         return {str(d): VerifyKey(base64.b64decode(k)) for d, k in rows}
 
-    # -- events ------------------------------------------------------------------
+    # -- a group of messages -------------------------------------------------------
+
+    def apply(self, entries: Sequence[Entry], now: float) -> GroupResult:
+        """Store, apply or quarantine every entry, all in one transaction."""
+        result = GroupResult()
+        batches = [(m, p) for m, p in entries if isinstance(p, Batch)]
+        self.db.ensure_partitions(
+            [int(r[7]) for _, b in batches for r in b.events if r[7] is not None]
+        )
+        with self.db.transaction():
+            outcome = eventlog.write(
+                self.db,
+                [b for _, b in batches],
+                now,
+                max_seq_ahead=self.max_seq_ahead,
+            )
+            result.stored, result.duplicates = outcome.stored, outcome.duplicates
+            result.conflicts = outcome.conflicts
+            refusals = [
+                (m, Refused(reason, batches[i][1].device_id))
+                for i, reason in outcome.refused.items()
+                for m in (batches[i][0],)
+            ]
+            refusals += [(m, p) for m, p in entries if isinstance(p, Refused)]
+            for message, refused in refusals:
+                if refused.keep:
+                    self.quarantine(message, refused.reason, refused.device_id, now)
+                    result.quarantined += 1
+                result.refused.append((refused.reason, refused.device_id))
+            self._refusals(result.refused, now)
+            self._seen(sorted({b.device_id for _, b in batches}), now)
+            for _, parsed in entries:
+                if isinstance(parsed, Status):
+                    self.status(parsed, now)
+                elif isinstance(parsed, TransientAlert):
+                    self.transient_alert(parsed, now)
+            self._heartbeats([p for _, p in entries if isinstance(p, Heartbeat)], now)
+            self.count(
+                {
+                    "stored": result.stored,
+                    "duplicates": result.duplicates,
+                    "conflicts": result.conflicts,
+                    "quarantined": result.quarantined,
+                    "refused": len(result.refused),
+                }
+            )
+        return result
 
     def ingest(self, batch: Batch, now: float) -> IngestResult:
-        """Insert the batch's new events; the ones already stored count as duplicates."""
-        with self.db.transaction():
-            stream = self.db.query(
-                "SELECT contiguous, highest FROM streams WHERE device_id = ? AND store = ?",
-                (batch.device_id, batch.store),
-            )
-            contiguous, highest = (int(stream[0][0]), int(stream[0][1])) if stream else (0, 0)
-            last = covered_through(batch.events[-1])
-            if last > max(highest, contiguous) + self.max_seq_ahead:
-                return IngestResult(0, 0, refused="seq_from_future")
-            inserted = self._insert(batch.events, now)
-            if inserted:
-                self._account(batch, inserted, contiguous, highest, now)
-            duplicates = len(batch.events) - len(inserted)
-            self._count("stored", len(inserted))
-            self._count("duplicates", duplicates)
-            self.db.execute(
-                "UPDATE devices SET last_seen = ? WHERE device_id = ?", (now, batch.device_id)
-            )
-        return IngestResult(len(inserted), duplicates)
+        """One batch on its own (tests, replays): what was new, what was a duplicate."""
+        message = Message(f"(direct)/{batch.device_id}/scans", b"")
+        result = self.apply([(message, batch)], now)
+        refused = result.refused[0][0] if result.refused else None
+        return IngestResult(result.stored, result.duplicates, refused)
 
-    def _insert(self, events: Sequence[tuple[Any, ...]], now: float) -> list[tuple[Any, ...]]:
-        by_seq = {event[2]: event for event in events}
-        inserted: list[tuple[Any, ...]] = []
-        for start in range(0, len(events), _INSERT_CHUNK):
-            chunk = events[start : start + _INSERT_CHUNK]
-            params = [value for event in chunk for value in (*event, now)]
-            # RETURNING names exactly the rows this call stored, so the counts and
-            # the per-minute figures below never count a duplicate, whichever
-            # collector on a shared subscription got the other copy.
-            rows = self.db.query(self._insert_statement(len(chunk)), params)
-            inserted.extend(by_seq[int(row[0])] for row in rows)
-        inserted.sort(key=lambda event: int(event[2]))
-        return inserted
-
-    def _insert_statement(self, n: int) -> str:
-        if n not in self._insert_sql:
-            one = "(" + ", ".join("?" * len(EVENT_COLUMNS)) + ")"
-            # Only constants and placeholders: the values travel as parameters.
-            columns = ", ".join(EVENT_COLUMNS)
-            values = ", ".join([one] * n)
-            self._insert_sql[n] = (
-                f"INSERT INTO events ({columns}) VALUES {values}"  # noqa: S608
-                " ON CONFLICT (device_id, store, seq) DO NOTHING RETURNING seq"
-            )
-        return self._insert_sql[n]
-
-    def _account(
-        self,
-        batch: Batch,
-        inserted: list[tuple[Any, ...]],
-        contiguous: int,
-        highest: int,
-        now: float,
-    ) -> None:
-        minutes: dict[tuple[str, int, str, str], int] = {}
-        for event in inserted:
-            kind, checkpoint, wall_time, outcome = event[3], event[5], event[6], event[9]
-            if kind == "scan" and outcome is not None and wall_time is not None:
-                key = (checkpoint or "", int(wall_time // 60), outcome, event[10] or "")
-                minutes[key] = minutes.get(key, 0) + 1
-            elif kind == "alert":
-                self.db.execute(
-                    "INSERT INTO alerts (at, device_id, source, code, seq, detail)"
-                    " VALUES (?, ?, 'device', ?, ?, ?)",
-                    (
-                        wall_time or now,
-                        batch.device_id,
-                        event[17] or "unknown",
-                        event[2],
-                        event[18],
-                    ),
-                )
-        for (checkpoint, minute, outcome, reason), n in minutes.items():
-            self.db.execute(
-                "INSERT INTO minutes (checkpoint_id, device_id, minute, outcome, reason, n)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (checkpoint_id, minute, device_id,"
-                " outcome, reason) DO UPDATE SET n = minutes.n + excluded.n",
-                (checkpoint, batch.device_id, minute, outcome, reason, n),
-            )
-        self._advance(batch, inserted, contiguous, highest, now)
-
-    def _advance(
-        self,
-        batch: Batch,
-        inserted: list[tuple[Any, ...]],
-        contiguous: int,
-        highest: int,
-        now: float,
-    ) -> None:
-        """Move the gap-free prefix forward and count the holes above it."""
-        highest = max(highest, covered_through(inserted[-1]))
-        if inserted[0][2] == contiguous + 1 and all(
-            covered_through(a) + 1 == b[2] for a, b in itertools.pairwise(inserted)
-        ):
-            contiguous = covered_through(inserted[-1])
-        if contiguous < highest:
-            # Out of order or a hole: walk what is stored above the prefix (only
-            # the events of an open hole, normally none).
-            rows = self.db.query(
-                "SELECT seq, through FROM events WHERE device_id = ? AND store = ?"
-                " AND seq > ? ORDER BY seq",
-                (batch.device_id, batch.store, contiguous),
-            )
-            covered = 0
-            for seq, through in rows:
-                end = int(through) if through is not None else int(seq)
-                if int(seq) == contiguous + 1 and covered == 0:
-                    contiguous = end
-                else:
-                    covered += end - int(seq) + 1
-            missing = highest - contiguous - covered
-        else:
-            missing = 0
+    def quarantine(self, message: Message, reason: str, device_id: str, now: float) -> None:
+        """Keep a message verbatim with why it was not stored (ops/quarantine.py reads it)."""
+        payload = message.payload
+        if len(payload) > QUARANTINE_KEEP_BYTES:
+            reason = f"{reason} ({len(payload)} bytes; the first {QUARANTINE_KEEP_BYTES} kept)"
+            payload = payload[:QUARANTINE_KEEP_BYTES]
         self.db.execute(
-            "INSERT INTO streams (device_id, store, contiguous, highest, missing, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, store) DO UPDATE SET"
-            " contiguous = excluded.contiguous, highest = excluded.highest,"
-            " missing = excluded.missing, updated_at = excluded.updated_at",
-            (batch.device_id, batch.store, contiguous, highest, missing, now),
+            "INSERT INTO quarantine (at, reason, device_id, topic, payload, properties)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (now, reason, device_id, message.topic, payload, json.dumps(message.user_properties)),
         )
 
-    # -- status, heartbeats, alerts, refusals --------------------------------------
+    def _seen(self, devices: list[str], now: float) -> None:
+        # last_seen to the nearest few seconds is all the dashboard needs; not
+        # rewriting a device's row for every one-event message saves a write.
+        devices = [d for d in devices if now - self._seen_at.get(d, 0.0) >= LAST_SEEN_STEP_S]
+        self._seen_at.update(dict.fromkeys(devices, now))
+        write_many(
+            self.db,
+            "UPDATE devices SET last_seen = ? WHERE device_id = ?",
+            [(now, d) for d in devices],
+            postgres="UPDATE devices SET last_seen = u.t FROM unnest(?::float8[], ?::text[])"
+            " AS u(t, d) WHERE devices.device_id = u.d",
+        )
+
+    def _heartbeats(self, heartbeats: list[Heartbeat], now: float) -> None:
+        """The latest heartbeat per device in the group, in one statement."""
+        latest = {h.device_id: h for h in heartbeats}
+        write_many(
+            self.db,
+            "UPDATE devices SET heartbeat = ?, heartbeat_at = ?, last_seen = ? WHERE device_id = ?",
+            [(h.document, now, now, d) for d, h in sorted(latest.items())],
+            postgres="UPDATE devices SET heartbeat = u.h, heartbeat_at = u.a, last_seen = u.s"
+            " FROM unnest(?::text[], ?::float8[], ?::float8[], ?::text[]) AS u(h, a, s, d)"
+            " WHERE devices.device_id = u.d",
+        )
+
+    def _refusals(self, refused: list[tuple[str, str]], now: float) -> None:
+        """One row per (reason, device) so a flood of bad messages cannot fill the disk."""
+        counted: dict[tuple[str, str], int] = {}
+        for key in refused:
+            counted[key] = counted.get(key, 0) + 1
+        if counted:
+            self.db.executemany(
+                "INSERT INTO refusals (reason, device_id, n, first_at, last_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (reason, device_id) DO UPDATE SET"
+                " n = refusals.n + excluded.n, last_at = excluded.last_at",
+                [(r, d, n, now, now) for (r, d), n in sorted(counted.items())],
+            )
+
+    # -- status, heartbeats, alerts --------------------------------------------------
 
     def status(self, status: Status, now: float) -> bool:
         """Apply a status unless an older session's (or an older state's): the rule of mqtt.md 2."""
@@ -221,10 +223,7 @@ class Store:
         return changed > 0
 
     def heartbeat(self, heartbeat: Heartbeat, now: float) -> None:
-        self.db.execute(
-            "UPDATE devices SET heartbeat = ?, heartbeat_at = ?, last_seen = ? WHERE device_id = ?",
-            (heartbeat.document, now, now, heartbeat.device_id),
-        )
+        self._heartbeats([heartbeat], now)
 
     def transient_alert(self, alert: TransientAlert, now: float) -> None:
         self.db.execute(
@@ -233,28 +232,20 @@ class Store:
             (now, alert.device_id, alert.code, alert.detail),
         )
 
-    def refuse(self, reason: str, device_id: str, now: float) -> None:
-        """Count a refused message; one row per (reason, device) so a flood cannot fill the disk."""
-        with self.db.transaction():
-            self.db.execute(
-                "INSERT INTO refusals (reason, device_id, n, first_at, last_at)"
-                " VALUES (?, ?, 1, ?, ?) ON CONFLICT (reason, device_id) DO UPDATE SET"
-                " n = refusals.n + 1, last_at = excluded.last_at",
-                (reason, device_id, now, now),
-            )
-            self._count("refused", 1)
+    # -- counters ------------------------------------------------------------------
 
-    def _count(self, name: str, n: int) -> None:
-        if n:
-            self.db.execute(
-                "INSERT INTO counters (name, n) VALUES (?, ?)"
-                " ON CONFLICT (name) DO UPDATE SET n = counters.n + excluded.n",
-                (name, n),
-            )
+    def count(self, figures: dict[str, int]) -> None:
+        """Add to this writer's own counter rows: no row is shared by two collectors."""
+        rows = sorted((self.collector, name, n) for name, n in figures.items() if n)
+        write_many(
+            self.db,
+            "INSERT INTO collector_counters (collector, name, n) VALUES (?, ?, ?)"
+            " ON CONFLICT (collector, name) DO UPDATE SET n = collector_counters.n + excluded.n",
+            rows,
+            postgres="INSERT INTO collector_counters (collector, name, n)"
+            " SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[])"
+            " ON CONFLICT (collector, name) DO UPDATE SET n = collector_counters.n + excluded.n",
+        )
 
     def counters(self) -> dict[str, int]:
         return {str(name): int(n) for name, n in self.db.query("SELECT name, n FROM counters")}
-
-
-def detail_json(detail: object) -> str:
-    return json.dumps(detail, separators=(",", ":"), ensure_ascii=False)

@@ -1,4 +1,4 @@
-"""The read side: fleet state, alerts, per-checkpoint figures and the two tracing queries."""
+"""The read side: fleet state, alerts, per-checkpoint figures and the tracing queries."""
 
 from __future__ import annotations
 
@@ -7,21 +7,34 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from ops.contacts import DEFAULT_MAX_CONTACTS, Answer, Query, trace_contacts
 from ops.db import Database
+from ops.scans import StoredScans
 
 TRACE_LIMIT = 10_000  # rows one tracing answer returns (the CSV says when it was cut)
 DEFAULT_STALE_AFTER_S = 180.0  # three default heartbeat intervals (docs/mqtt.md 3)
 
-TRACE_COLUMNS = ("wall_time", "checkpoint_id", "device_id", "seq", "pass_id", "outcome", "reason")
-TRACE_SELECT = (
-    "SELECT wall_time, checkpoint_id, device_id, seq, pass_id, outcome, reason FROM events"
+TRACE_COLUMNS = (
+    "trusted_time",
+    "clock",
+    "wall_time",
+    "checkpoint_id",
+    "device_id",
+    "seq",
+    "pass_id",
+    "outcome",
+    "reason",
 )
-# "Where and when was pass P seen": served by events_by_pass (pass_id, wall_time).
-TRACE_PASS_SQL = f"{TRACE_SELECT} WHERE pass_id = ? ORDER BY wall_time LIMIT ?"
-# "Which passes went through checkpoint C between T1 and T2": events_by_checkpoint.
+TRACE_SELECT = (
+    "SELECT trusted_time, clock, wall_time, checkpoint_id, device_id, seq, pass_id, outcome,"
+    " reason FROM events"
+)
+# Both keyed on trusted_time, the verifier's clock: wall_time is the unit's own and a Pi
+# without a real-time clock can be hours off. Served by ops.trace_schema's indexes.
+TRACE_PASS_SQL = f"{TRACE_SELECT} WHERE pass_id = ? ORDER BY trusted_time LIMIT ?"
 TRACE_CHECKPOINT_SQL = (
-    f"{TRACE_SELECT} WHERE checkpoint_id = ? AND wall_time >= ? AND wall_time < ?"
-    " AND kind = 'scan' ORDER BY wall_time LIMIT ?"
+    f"{TRACE_SELECT} WHERE checkpoint_id = ? AND trusted_time >= ? AND trusted_time < ?"
+    " AND kind = 'scan' ORDER BY trusted_time LIMIT ?"
 )
 
 
@@ -35,10 +48,14 @@ class Views:
         return [dict(zip(TRACE_COLUMNS, row, strict=True)) for row in rows]
 
     def trace_checkpoint(
-        self, checkpoint_id: str, start: float, end: float, limit: int = TRACE_LIMIT
+        self, checkpoint_id: str, start: int, end: int, limit: int = TRACE_LIMIT
     ) -> list[dict[str, Any]]:
         rows = self.db.query(TRACE_CHECKPOINT_SQL, (checkpoint_id, start, end, limit))
         return [dict(zip(TRACE_COLUMNS, row, strict=True)) for row in rows]
+
+    def contacts(self, query: Query, max_contacts: int = DEFAULT_MAX_CONTACTS) -> Answer:
+        """F1 (and F2, F3) of the query's cases; see ops.contacts."""
+        return trace_contacts(StoredScans(self.db), query, max_contacts=max_contacts)
 
     def fleet(self, now: float | None = None) -> list[dict[str, Any]]:
         """One row per enrolled device with its health and last hour's accepted/rejected."""

@@ -58,7 +58,7 @@ def main_keygen(argv: list[str]) -> int:
         "Create a DSC key (ES256 or PS256) and a self-signed DSC for test and demo DCCs.",
     )
     p.add_argument(
-        "--algorithm", choices=["ES256", "PS256"], default="ES256", help="ECDSA P-256 or RSA-PSS"
+        "--algorithm", choices=["ES256", "PS256"], default="ES256", help="the DSC key type"
     )
     p.add_argument("--country", default="VN", help="the DSC's country")
     p.add_argument(
@@ -120,28 +120,28 @@ def _event(kind: CertType, args: Any) -> dict[str, Any]:
 @command
 def main_issue(argv: list[str]) -> int:
     p = parser("checkpoint-provision dcc-issue", "Issue a signed EU DCC as HC1 text and a PNG.")
-    p.add_argument("--dsc-key", required=True, type=Path, help="the DSC private key (PEM, 0600)")
+    p.add_argument("--dsc-key", required=True, type=Path, help="the DSC private key")
     p.add_argument("--dsc-cert", required=True, type=Path, help="the DSC as DER (for its kid)")
     p.add_argument(
-        "--kind", choices=sorted(_KINDS), default="vaccination", help="what it certifies"
+        "--kind", choices=sorted(_KINDS), default="vaccination", help="which certificate"
     )
     p.add_argument("--family-name", required=True, help="as in the passport")
     p.add_argument("--given-name", required=True, help="as in the passport")
     p.add_argument("--family-name-latin", help="ICAO 9303 form (default: upper case of the name)")
-    p.add_argument("--given-name-latin", help="ICAO 9303 form (default: upper case of the name)")
+    p.add_argument("--given-name-latin", help="ICAO 9303 form (default: upper case)")
     p.add_argument("--dob", required=True, help="YYYY, YYYY-MM or YYYY-MM-DD")
     p.add_argument("--country", default="VN", help="issuing country (iss and co)")
     p.add_argument("--ci", help="certificate identifier (default: a fresh URN:UVCI)")
     p.add_argument(
         "--date", required=True, help="vaccination date, test sample time, or first positive"
     )
-    p.add_argument("--dose", type=int, default=2, help="vaccination: dose number")
+    p.add_argument("--dose", type=int, default=2, help="vaccination: this dose number")
     p.add_argument("--doses", type=int, default=2, help="vaccination: doses in the series")
     p.add_argument("--product", default="EU/1/20/1528", help="vaccination: the product code")
     p.add_argument("--test-type", default="LP6464-4", help="LP6464-4 NAAT, LP217198-3 RAT")
-    p.add_argument("--valid-from", help="recovery: start of validity (default: --date)")
+    p.add_argument("--valid-from", help="recovery: start of validity")
     p.add_argument("--valid-until", help="recovery: end of validity (default: --expires's date)")
-    p.add_argument("--issued-at", help="the signing instant, ISO 8601 (default: now)")
+    p.add_argument("--issued-at", help="default: now")
     p.add_argument("--expires", help="default: 365 days after --issued-at")
     p.add_argument("--out", required=True, type=Path, help="writes OUT.txt and OUT.png")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")

@@ -85,17 +85,17 @@ def main_signers(argv: list[str]) -> int:
         "checkpoint-provision dcc-signers",
         "Sign the DSC list (EU DCC signer certificates) with the dcc role key.",
     )
-    p.add_argument("--dcc-key", required=True, type=Path, help="the dcc role private key")
+    p.add_argument("--dcc-key", required=True, type=Path, help="the DCC trust signing key")
     p.add_argument("--version", required=True, type=int, help="above every list units hold")
     p.add_argument(
         "--gateway-trust-list",
         type=Path,
         action="append",
         default=[],
-        help="a DCC Gateway trust list (JSON), repeatable",
+        help="a gateway trust list file (repeatable)",
     )
     p.add_argument("--certificate", type=Path, action="append", default=[], help="a DSC as DER")
-    p.add_argument("--issued-at", help="the signing instant, ISO 8601 (default: now)")
+    p.add_argument("--issued-at", help="default: now")
     p.add_argument("--expires", help="default: 30 days after --issued-at")
     p.add_argument(
         "--stale-after-days", type=float, default=7.0, help="age at which units show degraded"
@@ -174,12 +174,12 @@ def main_rules(argv: list[str]) -> int:
         "checkpoint-provision dcc-rules",
         "Sign the checkpoint's entry rules (DCC Gateway format) with the dcc role key.",
     )
-    p.add_argument("--dcc-key", required=True, type=Path, help="the dcc role private key")
-    p.add_argument("--version", required=True, type=int, help="above every version units hold")
+    p.add_argument("--dcc-key", required=True, type=Path, help="the DCC trust signing key")
+    p.add_argument("--version", required=True, type=int, help="version; units refuse a lower one")
     p.add_argument("--country", required=True, help="country of arrival, e.g. VN")
     p.add_argument("--rules", type=Path, action="append", required=True, help="file or directory")
-    p.add_argument("--value-sets", type=Path, help="value sets: gateway documents or id -> codes")
-    p.add_argument("--issued-at", help="the signing instant, ISO 8601 (default: now)")
+    p.add_argument("--value-sets", type=Path, help="the EU value sets file")
+    p.add_argument("--issued-at", help="default: now")
     p.add_argument("--expires", help="default: 30 days after --issued-at")
     p.add_argument("--out", required=True, type=Path, help="the file to write")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")

@@ -73,6 +73,7 @@ def _config_table(
             "amber_pin": args.amber_pin,
             "buzzer_pin": args.buzzer_pin,
             "active_high": not args.active_low,
+            "pins": args.pins,
         },
         "mqtt": {"broker": args.broker, **carried},
     }
@@ -297,6 +298,12 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--amber-pin", type=_pin, help="GPIO (BCM) of an amber lamp (default: none)")
     i.add_argument("--buzzer-pin", type=_pin, help="GPIO (BCM) of a buzzer (default: none)")
     i.add_argument("--active-low", action="store_true", help="relay boards that switch on low")
+    i.add_argument(
+        "--pins",
+        choices=("gpio", "mock"),
+        default="gpio",
+        help="mock: simulated lamps for a bench unit; a real unit refuses to start on mock pins",
+    )
     i.add_argument("--force", action="store_true", help="replace an existing identity")
     e = sub.add_parser(
         "enroll",

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from gpiozero.pins.mock import MockFactory
 from paho.mqtt.enums import CallbackAPIVersion
 
 from provisioning import selftest_hw as hw
@@ -19,7 +20,13 @@ from provisioning.sysroot import CONFIG_PATH, TEST_CARD_PATH, on_unit
 from scanner.cli.kit import EXIT_FAILED, EXIT_OK, command, format_instant, parser, print_json
 from scanner.config.load import Config, load
 from scanner.demo import samples
-from scanner.errors import ConfigError, IdentityError, KeyFileError, TrustStoreError
+from scanner.errors import (
+    ConfigError,
+    IdentityError,
+    KeyFileError,
+    LightsUnavailableError,
+    TrustStoreError,
+)
 from scanner.lights.gpio import make_pin_factory
 from scanner.model import ClockState, TrustState
 from scanner.outbox.queue import OUTBOX_FILENAME
@@ -184,9 +191,16 @@ def run(args: argparse.Namespace, pin_factory: Any = None) -> tuple[list[Check],
     checks.append(identity)
     if pin_factory is not None:
         factory, mock = pin_factory, True
+        checks.append(hw.lights(config.lights, args.confirm, factory, mock))
     else:
-        factory, mock = make_pin_factory(prefer_mock=False)
-    checks.append(hw.lights(config.lights, args.confirm, factory, mock))
+        mock = config.lights.pins == "mock"
+        try:
+            factory = make_pin_factory(config.lights.pins)
+            checks.append(hw.lights(config.lights, args.confirm, factory, mock))
+        except LightsUnavailableError as exc:
+            # The service would refuse to start: say so, and still check the test card.
+            checks.append(Check("lights", "fail", f"{exc}; the service will not start"))
+            factory = MockFactory()
     checks.append(hw.camera(config, args.camera_seconds))
     clock, now, clock_state = _clock(root, config)
     trust, snapshot = _trust(root, config, now)

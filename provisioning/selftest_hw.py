@@ -28,6 +28,7 @@ from scanner.config.load import Config
 from scanner.decide.decode import Decoder
 from scanner.decide.verify import verify_text
 from scanner.display.backends import open_display
+from scanner.display.screen import Kind
 from scanner.errors import SourceError, StartupError
 from scanner.formats.qrimage import render_qr
 from scanner.lights.gpio import GpioIndicator, LampState
@@ -178,7 +179,9 @@ def display(
         config.display,
         label=config.device.label or config.device.checkpoint_id,
         on_fault=faults.append,
-        on_drawn=lambda _screen: drawn.set(),
+        # The verdict's screen, not the ready screen the display starts with: closing
+        # after that one would leave the test pattern undrawn on a slow panel.
+        on_drawn=lambda shown: drawn.set() if shown.kind is Kind.VERDICT else None,
     )
     try:
         screen.show(verdict)

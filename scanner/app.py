@@ -30,6 +30,7 @@ from scanner.display.base import Display
 from scanner.errors import (
     IdentityError,
     KeyFileError,
+    LightsUnavailableError,
     OutboxError,
     StartupError,
     TrustStoreError,
@@ -225,12 +226,17 @@ class App:
         )
 
     def _gpio_indicator(self) -> Indicator:
-        factory = self._pin_factory
-        if factory is None:
-            factory, is_mock = make_pin_factory(prefer_mock=False)
-            if is_mock:
-                self.alert("lights_simulated", {"reason": "no GPIO library works on this host"})
-        return GpioIndicator(self.config.lights, factory)
+        lights = self.config.lights
+        # Real pins that fail stop the start (systemd restarts it and, at the limit,
+        # reboots): a unit must never scan with lights nobody sees.
+        try:
+            factory = self._pin_factory or make_pin_factory(lights.pins)
+            indicator = GpioIndicator(lights, factory)
+        except LightsUnavailableError as exc:
+            raise StartupError(f"lights: {exc}") from None
+        if self._pin_factory is None and lights.pins == "mock":
+            self.alert("lights_simulated", {"reason": "configured: lights.pins = mock"})
+        return indicator
 
     def _make_uplink(self) -> Uplink:
         mqtt = self.config.mqtt

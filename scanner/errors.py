@@ -129,6 +129,13 @@ class ImageError(ScannerError, ValueError):
     """An image file cannot be used as a grey frame; the message says why, in one line."""
 
 
+# -- lights --------------------------------------------------------------------------------------
+
+
+class LightsUnavailableError(ScannerError):
+    """Real pins were configured and cannot be driven here (no pin factory, or a pin refused)."""
+
+
 # -- display -------------------------------------------------------------------------------------
 
 

@@ -6,11 +6,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 # Helpers shared between test files assert too: give them pytest's detailed messages.
 pytest.register_assert_rewrite("support")
 
 from support.broker import Broker, Receiver, find_mosquitto  # noqa: E402 - after the rewrite hook
+
+# Tests assert behaviour, never speed (speed lives in the benchmarks): a property
+# test must not fail because a shared CI core was busy for 200 ms, which
+# hypothesis's default deadline and its too_slow health check would report.
+settings.register_profile("checkpoint", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("checkpoint")
 
 # -- MQTT: a real Mosquitto per test (uplink) --------------------------------------
 

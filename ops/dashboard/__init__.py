@@ -1,1 +1,1 @@
-"""The live fleet dashboard: a small stdlib HTTP server, server-sent events and its own script."""
+"""The ops dashboard and API: FastAPI on uvicorn, server-sent events, its own script, no CDN."""

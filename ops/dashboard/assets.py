@@ -7,6 +7,8 @@ device-supplied text cannot become markup.
 
 from __future__ import annotations
 
+from ops.dashboard.trace_js import TRACE_CSS, TRACE_JS
+
 APP_JS = r"""
 "use strict";
 const COLOURS = ["#c0392b", "#d35400", "#8e44ad", "#2c3e50", "#7f8c8d", "#b9770e", "#1f618d"];
@@ -158,5 +160,6 @@ svg.chart { width: 360px; height: 104px; }
 
 FILES: dict[str, tuple[str, str]] = {
     "/static/app.js": (APP_JS, "text/javascript; charset=utf-8"),
-    "/static/style.css": (STYLE_CSS, "text/css; charset=utf-8"),
+    "/static/trace.js": (TRACE_JS, "text/javascript; charset=utf-8"),
+    "/static/style.css": (STYLE_CSS + TRACE_CSS, "text/css; charset=utf-8"),
 }

@@ -2,7 +2,8 @@
 then every check `run` makes of the files, pins and broker settings it names.
 
 Light on purpose: a technician runs it at the roadside, so it loads the
-settings modules only, never OpenCV, numpy, zxing or paho.
+settings modules only, never OpenCV, numpy, zxing or paho (PyNaCl only to check
+the keys it names, and not for --syntax-only).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from scanner.cli.kit import EXIT_OK, EXIT_USAGE, command, parser, print_json
-from scanner.config.check import preflight
 from scanner.config.load import DEFAULT_PATH, Config, effective, load
 from scanner.errors import ConfigError
 
@@ -45,6 +45,9 @@ def main(argv: list[str]) -> int:
     except ConfigError as exc:
         problems = exc.problems
     if config is not None and not args.syntax_only:
+        # Imported here: the key checks need PyNaCl, which --help and --syntax-only do not.
+        from scanner.config.check import preflight  # noqa: PLC0415
+
         problems = [f"{args.file}: {problem}" for problem in preflight(config, args.sysroot)]
     report: dict[str, Any] = {"ok": not problems, "file": str(args.file), "errors": problems}
     if config is not None:

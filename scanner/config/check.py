@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from scanner.config.load import Config
-from scanner.errors import IdentityError, KeyFileError, TrustStoreError
+from scanner.errors import BundleError, IdentityError, KeyFileError
+from scanner.trust.bundle import parse_bundle
 from scanner.trust.identity import load_identity
 from scanner.trust.keys import load_public_key
-from scanner.trust.store import TrustStore
 from scanner.uplink.config import UplinkConfig
+
+# scanner.trust.store.BUNDLE_FILE; that module loads numpy for the revocation list.
+BUNDLE_FILE = "bundle.cose"
 
 
 def _on(sysroot: Path, path: Path) -> Path:
@@ -42,10 +45,15 @@ def _trust(config: Config, sysroot: Path) -> list[str]:
         root = load_public_key(_on(sysroot, config.trust.root_pub))
     except KeyFileError as exc:
         return [f"trust.root_pub: {exc}"]
+    # The bundle only: the revocation list loads numpy, and `run` reads it after the
+    # bundle anyway (a bad list is replaced over the air, a bad bundle stops the unit).
+    path = _on(sysroot, config.trust_dir) / BUNDLE_FILE
     try:
-        TrustStore(_on(sysroot, config.trust_dir), root).snapshot()
-    except TrustStoreError as exc:
-        return [f"trust.dir: {exc}"]
+        parse_bundle(path.read_bytes(), root)
+    except OSError as exc:
+        return [f"trust.dir: no trust bundle at {path}: {exc.strerror}"]
+    except BundleError as exc:
+        return [f"trust.dir: {path}: {exc}"]
     return []
 
 

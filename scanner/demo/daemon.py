@@ -149,7 +149,7 @@ def run_demo(
         broker.start()
         broker_url = broker.url
     root_pub, state, texts, device_id = _prepare(directory, int(time.time()))
-    lights = LightsConfig(green_pin=17, red_pin=27, amber_pin=22, buzzer_pin=18)
+    lights = LightsConfig(green_pin=17, red_pin=27, amber_pin=22, buzzer_pin=18, pins="mock")
     config = Config(
         device=DeviceSection(checkpoint_id="DEMO-01", label="Demo gate", state_dir=state),
         trust=TrustSection(root_pub=root_pub, sync_flag=directory / "synced"),
@@ -162,7 +162,7 @@ def run_demo(
         SyntheticConfig(texts=tuple(texts), realtime=True, loop=True, present_frames=25)
     )
     indicator: Indicator = (
-        GpioIndicator(lights, make_pin_factory(prefer_mock=True)[0])
+        GpioIndicator(lights, make_pin_factory(lights.pins))
         if as_json
         else TerminalIndicator(lights)
     )

@@ -14,8 +14,9 @@ from gpiozero import LED, Buzzer, Device, DigitalOutputDevice
 from gpiozero.exc import BadPinFactory, GPIOZeroError, PinFactoryFallback
 from gpiozero.pins.mock import MockFactory
 
+from scanner.errors import LightsUnavailableError
 from scanner.lights.patterns import Channel, Pattern, signal_pattern, state_pattern
-from scanner.lights.signals import LightsConfig, Signal
+from scanner.lights.signals import LightsConfig, PinMode, Signal
 from scanner.model import DeviceState
 
 logger = logging.getLogger(__name__)
@@ -23,37 +24,34 @@ logger = logging.getLogger(__name__)
 _MIN_WAIT_S = 0.001  # a wake-up a hair early must not become a busy loop
 
 
-def make_pin_factory(prefer_mock: bool) -> tuple[Any, bool]:
-    """A gpiozero pin factory and whether it is a mock; off a Pi, the mock, with a warning.
+def make_pin_factory(pins: PinMode) -> Any:
+    """The gpiozero pin factory `[lights] pins` asks for; never a mock unless it says "mock".
 
     gpiozero tries lgpio, RPi.GPIO, pigpio and its native factory in turn (or the
     one named by GPIOZERO_PIN_FACTORY), warning PinFactoryFallback for each that
-    fails and raising BadPinFactory when none works; that is the "not on a Pi" case.
+    fails and raising BadPinFactory when none works. Falling back to mock pins
+    there would give a unit that scans and logs while no lamp ever lights, so
+    that is LightsUnavailableError, with every factory's reason on one line.
     """
-    if prefer_mock:
-        logger.info("lights: using gpiozero's MockFactory as configured; no pins are driven")
-        return MockFactory(), True
+    if pins == "mock":
+        logger.warning('lights: mock pins as configured (lights.pins = "mock"); nothing lights')
+        return MockFactory()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PinFactoryFallback)
         try:
             Device.ensure_pin_factory()
             factory = Device.pin_factory
-        except BadPinFactory:
-            factory = None
+        except Exception as exc:  # noqa: BLE001 - as gpiozero's own fallback: any failure is "no"
+            factory, failure = None, str(exc) if isinstance(exc, BadPinFactory) else repr(exc)
     reasons = "; ".join(str(w.message) for w in caught)
     if factory is None:
-        logger.warning(
-            "lights: no GPIO library works here (%s); falling back to gpiozero's MockFactory, "
-            "so the lights are simulated and nothing is shown to the officer",
-            reasons or "no factory",
-        )
-        return MockFactory(), True
+        detail = " ".join((f"{reasons}; {failure}" if reasons else failure).split())
+        raise LightsUnavailableError(f"no GPIO pin factory works ({detail})")
     if isinstance(factory, MockFactory):
-        logger.warning("lights: gpiozero is set to mock pins; nothing is shown to the officer")
-        return factory, True
+        raise LightsUnavailableError('gpiozero is set to mock pins but lights.pins is "gpio"')
     if reasons:
-        logger.info("lights: using %s after: %s", type(factory).__name__, reasons)
-    return factory, False
+        logger.info("lights: using %s after: %s", type(factory).__name__, " ".join(reasons.split()))
+    return factory
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +92,9 @@ class GpioIndicator:
             self._add(
                 Channel.BUZZER, Buzzer, config.buzzer_pin, config.buzzer_active_high, pin_factory
             )
+        except GPIOZeroError as exc:
+            self._close_devices()
+            raise LightsUnavailableError(f"cannot drive the pins: {exc}") from exc
         except BaseException:
             self._close_devices()
             raise

@@ -5,11 +5,14 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass, fields
-from typing import Protocol
+from typing import Literal, Protocol
 
 from scanner.model import DeviceState, PassKind, Verdict
 
 Pin = int | str  # a gpiozero pin name: 17, "GPIO17", "BOARD11", "J8:11"
+# "gpio": real pins, and the unit refuses to start without them; "mock": gpiozero's
+# MockFactory, nothing lit, for demos and benches only. Never chosen implicitly.
+PinMode = Literal["gpio", "mock"]
 
 
 class Signal(enum.StrEnum):
@@ -62,6 +65,7 @@ class LightsConfig:
     buzzer_pin: Pin | None = None
     active_high: bool = True  # False for the usual active-low relay boards driving a light tower
     buzzer_active_high: bool = True
+    pins: PinMode = "gpio"
     accept_hold_s: float = 2.0
     reject_hold_s: float = 3.0
     test_card_hold_s: float = 3.0

@@ -41,8 +41,8 @@ class TerminalIndicator:
         self._stream = stream if stream is not None else sys.stdout
         self._tty = self._stream.isatty()
         self._color = self._tty if color is None else color
-        factory, _ = make_pin_factory(prefer_mock=True)
-        self.gpio = GpioIndicator(config, factory, on_change=self._draw)
+        # Drawn in the terminal, so mock pins whatever lights.pins says.
+        self.gpio = GpioIndicator(config, make_pin_factory("mock"), on_change=self._draw)
 
     def show(self, signal: Signal) -> None:
         self.gpio.show(signal)

@@ -11,6 +11,7 @@ from __future__ import annotations
 EVENT = {
     "seq": "sequence number in this store, from 1, never reused",
     "kind": "`scan`, `alert`, `telemetry` or `shed`",
+    "format": "the credential format of a scan: `cp1` (this project's pass) or `hc1` (EU DCC)",
     "device_id": "the unit (`cp-` + hex of its key)",
     "checkpoint_id": "the checkpoint it serves",
     "wall_time": "Unix seconds by the unit's system clock when decided",
@@ -26,7 +27,6 @@ EVENT = {
     "decode_ms": "decode time of the frame",
     "code": "alert or telemetry code",
     "detail": "flat map of the alert's or telemetry's figures",
-    "format": "scans: the credential format, `cp1` or `hc1` (credentials.md)",
     "rule_id": "scans refused `rule_failed`: the EU DCC entry rule's identifier",
 }
 SHED = {

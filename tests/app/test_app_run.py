@@ -4,6 +4,7 @@ statuses) and the App's start-up refusals.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -64,6 +65,7 @@ fps = 20
 [lights]
 green_pin = 17
 red_pin = 27
+pins = "mock"
 {extra}
 """
     )
@@ -96,7 +98,6 @@ def _datagrams_until(
 
 def _subprocess_env(notify: str | None = None) -> dict[str, str]:
     env = dict(os.environ)
-    env["GPIOZERO_PIN_FACTORY"] = "mock"  # no GPIO here; the daemon falls back to mock pins
     env.pop("WATCHDOG_PID", None)
     env.pop("WATCHDOG_USEC", None)
     if notify is not None:
@@ -159,6 +160,45 @@ def test_run_command_with_a_startup_error_exits_1_with_one_error_line(
     assert len(errors) == 1
     assert "device identity" in errors[0]
     assert "Traceback" not in result.stderr.decode()
+
+
+def _refusal_without_real_pins(site: Site, tmp_path: Path, env: dict[str, str]) -> list[str]:
+    config = _config_file(site, tmp_path / "scanner.toml")
+    config.write_text(config.read_text().replace('pins = "mock"', 'pins = "gpio"'))
+    result = subprocess.run(
+        [sys.executable, "-m", "scanner.cli.dispatch", "run", "--config", str(config)],
+        env=env,
+        capture_output=True,
+        check=False,
+        timeout=30,
+    )
+    stderr = result.stderr.decode()
+    assert result.returncode == 1, stderr
+    assert "Traceback" not in stderr
+    assert "ready" not in stderr  # refused before READY: systemd counts a failed start
+    return [line for line in stderr.splitlines() if line.startswith("error:")]
+
+
+def test_real_pins_without_a_pin_factory_refuse_to_start_with_one_line(
+    site: Site, tmp_path: Path
+) -> None:
+    env = _subprocess_env()
+    env.pop("GPIOZERO_PIN_FACTORY", None)
+    env["GPIOZERO_PIN_FACTORY"] = "lgpio"  # the factory a Pi uses; not installed here
+    if importlib.util.find_spec("lgpio") is not None:
+        pytest.skip("lgpio is installed here; the refusal needs a host without it")
+    errors = _refusal_without_real_pins(site, tmp_path, env)
+    assert len(errors) == 1, errors
+    assert errors[0].startswith("error: lights: no GPIO pin factory works (")
+
+
+def test_real_pins_configured_never_run_on_gpiozeros_mock_setting(
+    site: Site, tmp_path: Path
+) -> None:
+    env = _subprocess_env()
+    env["GPIOZERO_PIN_FACTORY"] = "mock"
+    errors = _refusal_without_real_pins(site, tmp_path, env)
+    assert errors == ['error: lights: gpiozero is set to mock pins but lights.pins is "gpio"']
 
 
 def test_run_command_with_a_bad_config_exits_2(tmp_path: Path, site: Site) -> None:

@@ -51,18 +51,23 @@ def test_tracing_queries_are_answered_from_their_indexes(db_url: str) -> None:  
     bench.load(db, 40_000, end)
     pass_id = str(db.query("SELECT pass_id FROM events WHERE seq = 7 LIMIT 1")[0][0])
     pass_plan = bench.explain(db, TRACE_PASS_SQL, (pass_id, 100))
-    window = (end - 86400, end - 3600)
+    window = (int(end) - 86400, int(end) - 3600)
     checkpoint_plan = bench.explain(db, TRACE_CHECKPOINT_SQL, ("CP-0007", *window, 100))
-    assert "events_by_pass" in pass_plan
-    assert "events_by_checkpoint" in checkpoint_plan
+    # On PostgreSQL each day partition has its own copy of an index, named by its
+    # columns (ops/partitions.py).
+    assert "events_by_pass_trusted" in pass_plan or "pass_id_trusted_time" in pass_plan
+    assert (
+        "events_by_checkpoint_trusted" in checkpoint_plan
+        or "checkpoint_id_trusted_time" in checkpoint_plan
+    )
     views = Views(db)
     seen = views.trace_pass(pass_id)
     assert seen
     assert all(row["pass_id"] == pass_id for row in seen)
-    assert [r["wall_time"] for r in seen] == sorted(r["wall_time"] for r in seen)
+    assert [r["trusted_time"] for r in seen] == sorted(r["trusted_time"] for r in seen)
     through = views.trace_checkpoint("CP-0007", *window)
     assert through
-    assert all(window[0] <= row["wall_time"] < window[1] for row in through)
+    assert all(window[0] <= row["trusted_time"] < window[1] for row in through)
     assert views.trace_pass("'; DROP TABLE events; --") == []
     db.close()
 
@@ -73,11 +78,11 @@ def test_trace_command_prints_json_lines_and_formula_safe_csv(
 ) -> None:
     db = open_database(db_url)
     bench.load(db, 5_000, 1_800_000_000.0)
-    db.execute("UPDATE events SET pass_id = '=HYPERLINK(1)' WHERE seq = 1")
+    marked = db.execute("UPDATE events SET pass_id = '=HYPERLINK(1)' WHERE seq = 1")
     db.close()
     assert cli.main(["trace", "--db", db_url, "pass", "=HYPERLINK(1)"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 2000  # seq 1 of every bench device
+    assert len(lines) == marked > 100  # seq 1 of every bench device that scanned
     assert json.loads(lines[0])["pass_id"] == "=HYPERLINK(1)"
     assert cli.main(["trace", "--db", db_url, "--csv", "pass", "=HYPERLINK(1)"]) == 0
     assert "'=HYPERLINK(1)" in capsys.readouterr().out

@@ -10,6 +10,8 @@ import pytest
 from support.provisioning import init, make_keys
 
 from scanner.cli import dispatch as cli
+from scanner.config import check as preflight_module
+from scanner.trust import store
 
 
 @pytest.fixture
@@ -92,3 +94,7 @@ def test_print_is_toml_that_reads_back_as_the_same_configuration(
     assert printed["device"]["checkpoint_id"] == "HN-HBT-01"
     assert printed["lights"]["green_pin"] == 17
     assert printed["policy"]["expired_trust"] == "reject"
+
+
+def test_the_bundle_file_name_is_the_trust_stores() -> None:
+    assert preflight_module.BUNDLE_FILE == store.BUNDLE_FILE

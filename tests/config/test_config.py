@@ -44,7 +44,14 @@ def test_minimal_config_takes_the_safe_defaults() -> None:
     assert config.camera.source == "picamera2"
     assert config.policy.expired_trust is Enforcement.REJECT
     assert config.lights == LightsConfig(green_pin=17, red_pin=27)
+    assert config.lights.pins == "gpio"  # real pins unless the file says mock
     assert config.trust_dir == config.device.state_dir / "trust"
+
+
+def test_lights_pins_is_gpio_or_mock_and_nothing_else() -> None:
+    assert parse(MINIMAL + '[lights]\ngreen_pin = 5\nred_pin = 6\npins = "mock"\n').lights.pins
+    message = refusal(MINIMAL + '[lights]\ngreen_pin = 5\nred_pin = 6\npins = "fake"\n')
+    assert message == "scanner.toml: lights.pins: must be one of 'gpio', 'mock', got 'fake'"
 
 
 def test_config_objects_are_frozen() -> None:

@@ -186,3 +186,11 @@ def test_hardware_watchdog_fits_the_broadcom_limit() -> None:
     value = conf["Manager"]["RuntimeWatchdogSec"]
     assert value.endswith("s")
     assert 0 < int(value.removesuffix("s")) <= 15
+
+
+def test_the_service_can_read_what_gpiozero_needs_to_find_the_board() -> None:
+    # ProcSubset=pid hides /proc/cpuinfo and /proc/device-tree, where gpiozero's
+    # LGPIOFactory reads the Pi's revision: the unit then has no pin factory at all.
+    service = _unit_values(SYSTEMD_DIR / "checkpoint-scanner.service", "Service")
+    assert service.get("ProcSubset", ["all"]) == ["all"]
+    assert service["ProtectProc"] == ["invisible"]  # other processes stay hidden

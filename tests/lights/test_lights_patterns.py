@@ -13,7 +13,8 @@ from gpiozero import Device
 from gpiozero.pins.mock import MockFactory
 from support.lights import AMBER, FAST, GREEN, RED
 
-from scanner.lights.gpio import LampState, make_pin_factory
+from scanner.errors import LightsUnavailableError
+from scanner.lights.gpio import GpioIndicator, LampState, make_pin_factory
 from scanner.lights.patterns import Channel, Pattern, signal_pattern, state_pattern
 from scanner.lights.signals import LightsConfig, Signal, signal_for
 from scanner.lights.terminal import TerminalIndicator, render_lamps
@@ -118,33 +119,45 @@ def test_terminal_indicator_draws_the_mock_pins() -> None:
     assert out.getvalue().endswith("\n")
 
 
-def test_make_pin_factory_prefers_mock_when_asked() -> None:
-    factory, is_mock = make_pin_factory(prefer_mock=True)
-    assert is_mock
+def test_make_pin_factory_gives_mock_pins_only_when_configured(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="scanner.lights.gpio"):
+        factory = make_pin_factory("mock")
     assert isinstance(factory, MockFactory)
+    assert "nothing lights" in caplog.text
 
 
-def test_make_pin_factory_falls_back_to_mock_off_a_pi_and_says_so(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+def test_real_pins_without_a_working_factory_are_an_error_never_a_mock(
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(Device, "pin_factory", None)
     monkeypatch.delenv("GPIOZERO_PIN_FACTORY", raising=False)
-    with caplog.at_level(logging.WARNING, logger="scanner.lights.gpio"):
-        factory, is_mock = make_pin_factory(prefer_mock=False)
-    if not is_mock:
+    try:
+        factory = make_pin_factory("gpio")
+    except LightsUnavailableError as exc:
+        message = str(exc)
+    else:
         pytest.skip(f"a real pin library works here: {type(factory).__name__}")
-    assert isinstance(factory, MockFactory)
-    assert "MockFactory" in caplog.text
-    assert "simulated" in caplog.text
+    assert message.startswith("no GPIO pin factory works (")
+    assert "\n" not in message
+    assert "lgpio" in message  # each factory tried says why it failed
 
 
-def test_make_pin_factory_reports_an_explicit_mock_setting(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+def test_gpiozeros_own_mock_setting_does_not_satisfy_real_pins(
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(Device, "pin_factory", None)
     monkeypatch.setenv("GPIOZERO_PIN_FACTORY", "mock")
-    with caplog.at_level(logging.WARNING, logger="scanner.lights.gpio"):
-        factory, is_mock = make_pin_factory(prefer_mock=False)
-    assert is_mock
-    assert isinstance(factory, MockFactory)
-    assert "mock pins" in caplog.text
+    with pytest.raises(LightsUnavailableError, match=r'lights\.pins is "gpio"'):
+        make_pin_factory("gpio")
+
+
+def test_a_pin_the_factory_refuses_is_a_lights_error() -> None:
+    factory = MockFactory()
+    first = GpioIndicator(LightsConfig(green_pin=5, red_pin=6), factory)
+    try:
+        with pytest.raises(LightsUnavailableError, match="cannot drive the pins"):
+            GpioIndicator(LightsConfig(green_pin=5, red_pin=7), factory)
+    finally:
+        first.close()

@@ -27,8 +27,9 @@ def test_issue_commands_in_order(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     r = tmp_path / "R"
-    code, out, err = init(capsys, k, r)
+    code, out, err = init(capsys, k, r, "--pins", "mock")  # a bench unit: no GPIO here
     assert code == 0, err
+    assert 'pins = "mock"' in (r / "etc/checkpoint-scanner/scanner.toml").read_text()
     summary = json.loads(out)
     assert summary["device_id"].startswith("cp-")
     code, _, err = run(capsys, "device", "enroll", "--sysroot", "R", "--technician", "Tran Van B",

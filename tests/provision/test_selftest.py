@@ -7,8 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from gpiozero import Device
 from support.broker import find_mosquitto
 from support.provisioning import AuthBroker, init, make_keys, run
+
+from scanner.errors import LightsUnavailableError
+from scanner.lights.gpio import make_pin_factory
 
 FAST = ("--bench-seconds", "1", "--broker-timeout", "3")
 
@@ -22,7 +26,8 @@ def unit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[tuple[P
     make_keys(capsys, k, test_card=True)
     broker = AuthBroker(tmp_path / "broker", tmp_path / "passwd", tmp_path / "acl")
     r = tmp_path / "R"
-    assert init(capsys, k, r, "--test-card", str(k / "test-card.txt"))[0] == 0
+    # A bench unit: no GPIO here, and only a configuration that says so may use mock pins.
+    assert init(capsys, k, r, "--test-card", str(k / "test-card.txt"), "--pins", "mock")[0] == 0
     assert run(capsys, "device", "enroll", "--sysroot", str(r), "--technician", "Tran Van B",
                "--out", str(tmp_path / "enroll.json"))[0] == 0  # fmt: skip
     code, _, err = run(capsys, "enroll-accept", "--request", str(tmp_path / "enroll.json"),
@@ -138,6 +143,28 @@ def test_a_unit_without_a_display_skips_the_display_check(
     r, _ = unit
     _, checks = report(capsys, r)
     assert checks["display"]["status"] == "skip"
+
+
+def test_real_pins_configured_without_a_pin_factory_fail_the_lights_check(
+    unit: tuple[Path, AuthBroker],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    r, _ = unit
+    config = r / "etc/checkpoint-scanner/scanner.toml"
+    config.write_text(config.read_text().replace('pins = "mock"', 'pins = "gpio"'))
+    monkeypatch.setattr(Device, "pin_factory", None)
+    monkeypatch.delenv("GPIOZERO_PIN_FACTORY", raising=False)
+    try:
+        make_pin_factory("gpio").close()
+        pytest.skip("a real pin library works on this machine")
+    except LightsUnavailableError:
+        pass
+    code, checks = report(capsys, r)
+    assert code == 1
+    assert checks["lights"]["status"] == "fail"
+    assert "the service will not start" in checks["lights"]["detail"]
+    assert checks["test_card"]["status"] == "pass"  # still verified, on stand-in pins
 
 
 def test_a_named_test_card_that_cannot_be_read_fails_instead_of_using_the_sample(

@@ -1,0 +1,56 @@
+"""The QEMU lab's fixtures: the cached unit image, and one fresh guest per test.
+
+Skipped, with the reason, only where QEMU cannot run: not root (the image is
+built with chroot and mkfs as root), or no qemu-system-x86_64 / qemu-img.
+Scenarios run one at a time (TCG keeps both cores busy); each has its overlay.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.register_assert_rewrite("lab_guest", "lab_image")
+
+from lab_guest import Guest  # noqa: E402 - after the rewrite hook
+from lab_image import LabImage, unit_image  # noqa: E402
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/system/" in str(item.fspath):
+            item.add_marker(pytest.mark.slow)
+            # Boots under TCG on a shared 2-core host take minutes, not seconds.
+            if item.get_closest_marker("timeout") is None:
+                item.add_marker(pytest.mark.timeout(2400))
+
+
+@pytest.fixture(scope="session")
+def lab_image() -> LabImage:
+    if os.geteuid() != 0:
+        pytest.skip("the QEMU lab builds its image with chroot and mkfs.ext4 -d: needs root")
+    missing = [b for b in ("qemu-system-x86_64", "qemu-img") if shutil.which(b) is None]
+    if missing:
+        pytest.skip(f"{' and '.join(missing)} not installed (apt-get install qemu-system-x86 "
+                    "qemu-utils)")  # fmt: skip
+    image = unit_image()
+    print(f"\nlab image ready in {image.build_seconds:.1f} s")
+    return image
+
+
+@pytest.fixture
+def guest(lab_image: LabImage, tmp_path: Path) -> Iterator[Guest]:
+    g = Guest(lab_image, tmp_path)
+    yield g
+    g.close()
+
+
+@pytest.fixture
+def guest_with_state_disk(lab_image: LabImage, tmp_path: Path) -> Iterator[Guest]:
+    g = Guest(lab_image, tmp_path, state_disk=True)
+    yield g
+    g.close()

@@ -1,0 +1,91 @@
+"""The installed unit boots under real systemd, runs hardened, drives real GPIO lines, and a
+daemon stuck in a read meets the watchdog. One boot for the module: under TCG a boot costs minutes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+from lab_guest import Guest, GuestError, Stream, lamp_edges
+from lab_image import PINS, SCENE_SECONDS, LabImage
+
+
+@pytest.fixture(scope="module")
+def booted(lab_image: LabImage, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Guest]:
+    guest = Guest(lab_image, tmp_path_factory.mktemp("booted"))
+    guest.boot()
+    guest.wait_active()
+    yield guest
+    guest.close()
+
+
+def _watch_lamps(guest: Guest) -> Stream:
+    return guest.spawn(
+        "python3", "/usr/local/lib/lab/lines.py", *(f"{n}={line}" for n, line in PINS.items())
+    )
+
+
+def test_boot_to_ready_under_its_hardening_and_a_valid_pass_lights_green(booted: Guest) -> None:
+    guest = booted
+    boot_s = guest.boot_seconds
+    ready_s = time.monotonic()
+    unit = guest.unit("MainPID", "User", "ProtectSystem", "ProtectProc", "NoNewPrivileges",
+                      "CapabilityBoundingSet", "NRestarts")  # fmt: skip
+    assert unit["User"] == "checkpoint"
+    assert unit["ProtectSystem"] == "strict"
+    assert unit["ProtectProc"] == "invisible"
+    assert unit["NoNewPrivileges"] == "yes"
+    status = guest.run("cat", f"/proc/{unit['MainPID']}/status", check=True).out
+    fields = dict(line.split(":", 1) for line in status.splitlines())
+    uid = guest.run("id", "-u", "checkpoint", check=True).out.strip()
+    assert fields["Uid"].split()[0] == uid  # the daemon itself, not a root wrapper
+    assert int(fields["CapEff"].strip(), 16) == 0
+
+    # The lamps, read back from the GPIO chip the unit drives through lgpio.
+    lamps = _watch_lamps(guest)
+    deadline = time.monotonic() + 3 * SCENE_SECONDS + 30
+    while time.monotonic() < deadline:
+        if list(lamp_edges(lamps, "green")) and list(lamp_edges(lamps, "red")):
+            break
+        time.sleep(0.5)
+    green, red = list(lamp_edges(lamps, "green")), list(lamp_edges(lamps, "red"))
+    journal = guest.run("journalctl", "-b", "-u", "checkpoint-scanner", "--no-pager").out
+    assert green, "the valid pass never lit green" + journal[-3000:]
+    assert red, "the expired pass never lit red" + journal[-3000:]
+    # Never both at once: a verdict is one colour.
+    for _, line in lamps.lines:
+        values = json.loads(line).get("values", {})
+        assert not (values.get("green") and values.get("red")), values
+
+    scans = guest.sql("SELECT body FROM events WHERE kind = 'scan'")
+    seen = {(d["pass_id"], d["outcome"], d["reason"]) for d in (json.loads(b) for (b,) in scans)}
+    assert ("P-LAB-VALID", "accept", None) in seen, seen
+    assert ("P-LAB-OLD", "reject", "expired") in seen, seen
+    assert "MockFactory" not in journal
+    assert "mock pins" not in journal
+    assert guest.unit("NRestarts")["NRestarts"] == "0"
+    print(f"\nboot {boot_s:.1f} s to agent; first green {green[0] - ready_s:+.1f} s after active")
+
+
+def test_a_daemon_stuck_in_a_read_is_restarted_by_the_watchdog(booted: Guest) -> None:
+    guest = booted
+    stuck = guest.unit("MainPID")["MainPID"]
+    # SIGSTOP: the process is alive but no thread runs, as in a read stuck in a driver.
+    guest.run("kill", "-STOP", stuck, check=True)
+    stopped = time.monotonic()
+    guest.wait_for(r"checkpoint-scanner\.service: Watchdog timeout \(limit 10s\)!", timeout=60)
+    detected = time.monotonic() - stopped
+    guest.wait_for(r"checkpoint-scanner\.service: Failed with result 'watchdog'", timeout=30)
+    deadline = time.monotonic() + 120
+    while True:
+        unit = guest.unit("ActiveState", "MainPID", "NRestarts")
+        if unit["ActiveState"] == "active" and unit["MainPID"] not in ("0", stuck):
+            break
+        if time.monotonic() > deadline:
+            raise GuestError(f"not restarted: {unit}" + guest.journal_tail())
+        time.sleep(1)
+    assert unit["NRestarts"] == "1"
+    print(f"\nwatchdog fired {detected:.1f} s after SIGSTOP (WatchdogSec=10s)")
