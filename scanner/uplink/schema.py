@@ -20,13 +20,14 @@ EVENT = {
     "outcome": "`accept` or `reject` (scans)",
     "reason": "the reason code of a reject (pass-format.md)",
     "trust": "`fresh`, `stale` or `expired`: the trust data the verdict used",
-    "pass_id": "the pass's `cti`; never the holder's name or ID number",
+    "pass_id": "the pass's `cti` (EU DCC: SHA-256 of its `ci`, 16 bytes hex); never a name or ID",
     "issuer_kid": "the issuer key ID, hex",
     "bundle_version": "trust bundle version used",
     "revocation_serial": "revocation serial used",
     "decode_ms": "decode time of the frame",
     "code": "alert or telemetry code",
     "detail": "flat map of the alert's or telemetry's figures",
+    "rule_id": "scans refused `rule_failed`: the EU DCC entry rule's identifier",
 }
 SHED = {
     "seq": "first number of a range of telemetry shed when the store was full",
@@ -55,6 +56,7 @@ DOCUMENTS: dict[str, dict[str, str]] = {
         "decode_ms.p50": "median decode time",
         "decode_ms.p95": "95th percentile decode time",
         "decisions": "decisions since start",
+        "decisions_by_format": "decisions since start per credential format (`cp1`, `hc1`)",
         "trust.bundle_version": "installed bundle version",
         "trust.age_s": "seconds since the bundle was issued",
         "trust.state": "`fresh`, `stale` or `expired`",
