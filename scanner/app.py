@@ -215,6 +215,7 @@ class App:
             self.identity.key,
             heartbeat=self._heartbeat,
             on_downlink=lambda message: self._downlink.handle(message) if self._downlink else None,
+            on_alert=self.alert,
         )
         actions = DownlinkActions(
             identify=self._identify,

@@ -44,6 +44,7 @@ __all__ = [
 ]
 
 DownlinkHandler = Callable[[DownlinkMessage], None]
+AlertSink = Callable[[str, Mapping[str, object]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,8 @@ class UplinkStats:
     events_sent: int
     splits: int
     refusals: int
+    connect_attempts: int = 0
+    link_refusal: str | None = None  # why the broker link is refused, while it is
 
 
 class Uplink:
@@ -74,6 +77,7 @@ class Uplink:
         *,
         heartbeat: HeartbeatSource | None = None,
         on_downlink: DownlinkHandler | None = None,
+        on_alert: AlertSink | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
@@ -92,6 +96,9 @@ class Uplink:
         self._rebirth = False
         self._heartbeat_due = 0.0
         self._connections = 0
+        self._attempts = 0
+        self._on_alert = on_alert
+        self._refusal: str | None = None  # the last refusal, reported once until it changes
         self._direct = DirectMessages(
             config, self.topics, outbox, self._publisher, heartbeat=heartbeat, clock=clock
         )
@@ -165,6 +172,8 @@ class Uplink:
             events_sent=self._forwarder.events_sent,
             splits=self._forwarder.splits,
             refusals=self._forwarder.refusals,
+            connect_attempts=self._attempts,
+            link_refusal=self._refusal,
         )
 
     # -- the thread ----------------------------------------------------------------
@@ -175,6 +184,7 @@ class Uplink:
             conn = self._connect()
             if conn is not None:
                 failures = 0
+                self._refusal_cleared()
                 try:
                     self._serve(conn)
                 except Exception:
@@ -183,11 +193,15 @@ class Uplink:
                 finally:
                     self._close(conn)
             failures += 1
-            self._backoff(failures)
+            self._backoff(failures, refused=conn is None and self._refusal is not None)
 
-    def _backoff(self, failures: int) -> None:
+    def _backoff(self, failures: int, *, refused: bool) -> None:
         cfg = self.config
         delay = min(cfg.reconnect_max_delay_s, cfg.reconnect_min_delay_s * 2 ** (failures - 1))
+        if refused:
+            # A refused certificate or password does not mend in seconds: retry
+            # at the slowest pace, so a fleet with a bad CA does not hammer the broker.
+            delay = cfg.reconnect_max_delay_s
         # Jitter keeps a fleet from reconnecting in step after a broker restart.
         self._stop.wait(random.uniform(delay / 2, delay))  # noqa: S311
 
@@ -204,9 +218,12 @@ class Uplink:
         )
         with self._lock:
             self._conn = conn
+        self._attempts += 1
         if not conn.open():
             with self._lock:
                 self._conn = None
+            if conn.refusal is not None:
+                self._refused(conn.refusal)
             return None
         self._session = session
         self._online_since = now
@@ -214,6 +231,27 @@ class Uplink:
         self._forwarder.fit_to(conn)
         log.info("connected to broker as session %d", session)
         return conn
+
+    def _refused(self, refusal: str) -> None:
+        """One log line and one alert per distinct refusal, not one per retry."""
+        if refusal == self._refusal:
+            return
+        self._refusal = refusal
+        broker = self.config.broker
+        where = f"{broker.host}:{broker.port}"
+        log.warning(
+            "uplink to %s refused: %s; scanning goes on offline, retrying every %g s",
+            where,
+            refusal,
+            self.config.reconnect_max_delay_s,
+        )
+        if self._on_alert is not None:
+            self._on_alert("broker_refused", {"broker": where, "reason": refusal})
+
+    def _refusal_cleared(self) -> None:
+        if self._refusal is not None:
+            log.warning("uplink: the broker accepts the connection again")
+            self._refusal = None
 
     def _close(self, conn: Connection) -> None:
         last_words = None

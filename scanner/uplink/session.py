@@ -51,6 +51,13 @@ class Will:
     payload: bytes
 
 
+def tls_refusal(exc: ssl.SSLError) -> str:
+    """One line for a TLS failure, naming what the technician must fix."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"broker certificate refused: {exc.verify_message}"
+    return f"TLS handshake with the broker failed: {exc.reason or exc}"
+
+
 class Connection:
     """A single broker connection; made by the uplink thread, used only from it."""
 
@@ -71,8 +78,12 @@ class Connection:
         self._connack: ReasonCode | None = None
         self._connected = False
         self._outcomes: dict[int, ReasonCode] = {}
+        self._dropped = False  # the socket closed, whether or not a CONNACK came first
         self.max_packet_size: int | None = None
         self.disconnect_reason = ""
+        # Why connecting failed in a way retrying soon will not mend (certificate,
+        # credentials); None when the broker was merely unreachable.
+        self.refusal: str | None = None
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=config.effective_client_id,
@@ -107,18 +118,33 @@ class Connection:
             self._client.connect(
                 broker.host, broker.port, keepalive=self._config.keepalive_s, clean_start=True
             )
-        except (OSError, ssl.SSLError) as exc:
+        except ssl.SSLError as exc:  # before OSError, which it derives from
+            self.refusal = tls_refusal(exc)
+            return False
+        except OSError as exc:
             log.info("broker %s:%d unreachable: %s", broker.host, broker.port, exc)
             return False
         self._client.loop_start()
         with self._cv:
             self._cv.wait_for(
-                lambda: self._connack is not None or self._stop.is_set() or self.disconnected,
+                lambda: self._connack is not None or self._stop.is_set() or self._dropped,
                 timeout=self._config.connect_timeout_s,
             )
             connack = self._connack
+            dropped = self._dropped
+        if connack is None and dropped and broker.tls:
+            # TLS 1.3: the client's handshake ends before the server has checked
+            # the client certificate, so a refused one shows only as a closed link.
+            self.refusal = (
+                "broker closed the TLS link before answering: client certificate refused?"
+            )
+        elif connack is not None and connack.is_failure:
+            self.refusal = f"broker refused the connection: {connack}"
+        elif connack is None:
+            log.warning(
+                "broker did not answer the connection within %g s", self._config.connect_timeout_s
+            )
         if connack is None or connack.is_failure:
-            log.warning("broker refused or did not answer the connection: %s", connack)
             self.close()
             return False
         return True
@@ -239,6 +265,7 @@ class Connection:
         with self._cv:
             was_connected = self._connected
             self._connected = False
+            self._dropped = True
             self.disconnect_reason = str(reason_code)
             self._cv.notify_all()
         if was_connected:
