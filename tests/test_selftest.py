@@ -25,7 +25,8 @@ def unit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[tuple[P
     assert init(capsys, k, r, "--test-card", str(k / "test-card.txt"))[0] == 0
     assert run(capsys, "device", "enroll", "--sysroot", str(r), "--technician", "Tran Van B",
                "--out", str(tmp_path / "enroll.json"))[0] == 0  # fmt: skip
-    code, _, err = run(capsys, "enroll-accept", "--request", str(tmp_path / "enroll.json"),
+    code, _, err = run(capsys, "enroll-accept", "--ops-key", str(k / "ops.key"),
+                       "--request", str(tmp_path / "enroll.json"),
                        "--out", str(tmp_path / "creds.sealed"), "--broker", broker.url,
                        "--mosquitto-passwd", str(tmp_path / "passwd"),
                        "--mosquitto-acl", str(tmp_path / "acl"))  # fmt: skip
