@@ -40,7 +40,6 @@ from scanner.settings import ConfigError
 from scanner.trust.clock import TrustedClock
 from scanner.trust.keys import KeyFileError, load_public_key
 from scanner.trust.store import TrustStore, TrustStoreError
-from scanner.uplink.config import UplinkConfig
 from scanner.uplink.service import Uplink
 from scanner.verify import Verifier
 
@@ -191,20 +190,10 @@ class App:
         if self.identity is None or self.outbox is None or self.store is None or mqtt is None:
             raise StartupError("uplink built before identity, outbox and trust store")
         try:
-            uplink_config = UplinkConfig(
-                broker_url=mqtt.broker,
+            uplink_config = mqtt.uplink_config(
                 device_id=self.identity.device_id,
                 state_dir=self.config.device.state_dir,
-                topic_root=mqtt.topic_root,
-                username=mqtt.username,
                 password=_read_secret(mqtt.password_file),
-                ca_file=mqtt.ca_file,
-                cert_file=mqtt.cert_file,
-                key_file=mqtt.key_file,
-                heartbeat_interval_s=mqtt.heartbeat_s,
-                batch_max_events=mqtt.batch_max_events,
-                batch_max_bytes=mqtt.batch_max_bytes,
-                allow_plaintext_credentials=mqtt.allow_plaintext_credentials,
             )
         except ValueError as exc:
             raise StartupError(f"mqtt: {exc}") from None

@@ -8,6 +8,7 @@ configure; `scanner.settings` fills them and names the key path of any error.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -22,7 +23,7 @@ from scanner.lights.signals import LightsConfig
 from scanner.outbox import MIN_MAX_BYTES
 from scanner.settings import ConfigError, build, to_table
 from scanner.trust.clock import TIMESYNC_FLAG
-from scanner.uplink.config import parse_broker_url
+from scanner.uplink.config import UplinkConfig, parse_broker_url
 from scanner.verify import Policy
 
 DEFAULT_PATH = Path("/etc/checkpoint-scanner/scanner.toml")
@@ -124,6 +125,40 @@ class MqttSection:
         address = parse_broker_url(self.broker)  # errors redact any password in the URL
         if address.password is not None:
             raise ValueError("broker: keep the password out of the URL; use password_file")
+
+    def uplink_config(
+        self,
+        *,
+        device_id: str,
+        state_dir: Path,
+        password: str | None,
+        client_id: str | None = None,
+        on_unit: Callable[[Path], Path] = lambda path: path,
+    ) -> UplinkConfig:
+        """The uplink's settings; the daemon and `selftest` both connect with exactly these.
+
+        `on_unit` maps the unit's paths when a tool looks at a mounted image.
+        """
+
+        def mapped(path: Path | None) -> Path | None:
+            return None if path is None else on_unit(path)
+
+        return UplinkConfig(
+            broker_url=self.broker,
+            device_id=device_id,
+            state_dir=state_dir,
+            topic_root=self.topic_root,
+            username=self.username,
+            password=password,
+            ca_file=mapped(self.ca_file),
+            cert_file=mapped(self.cert_file),
+            key_file=mapped(self.key_file),
+            client_id=client_id,
+            heartbeat_interval_s=self.heartbeat_s,
+            batch_max_events=self.batch_max_events,
+            batch_max_bytes=self.batch_max_bytes,
+            allow_plaintext_credentials=self.allow_plaintext_credentials,
+        )
 
 
 def _default_lights() -> LightsConfig:

@@ -89,7 +89,7 @@ def test_refused_credentials_fail_the_broker_check(
     (r / "etc/checkpoint-scanner/mqtt-password").write_text("not-the-password\n")
     code, checks = report(capsys, r)
     assert code == 1
-    assert "refused the credentials" in checks["broker"]["detail"]
+    assert "broker refused the connection: Not authorized" in checks["broker"]["detail"]
 
 
 def test_a_corrupt_config_fails_and_every_other_check_is_skipped(

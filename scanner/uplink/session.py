@@ -84,6 +84,7 @@ class Connection:
         # Why connecting failed in a way retrying soon will not mend (certificate,
         # credentials); None when the broker was merely unreachable.
         self.refusal: str | None = None
+        self.failure = ""  # why open() failed, in one line, whatever the cause
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=config.effective_client_id,
@@ -119,9 +120,10 @@ class Connection:
                 broker.host, broker.port, keepalive=self._config.keepalive_s, clean_start=True
             )
         except ssl.SSLError as exc:  # before OSError, which it derives from
-            self.refusal = tls_refusal(exc)
+            self.refusal = self.failure = tls_refusal(exc)
             return False
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # ValueError: a host name IDNA cannot encode
+            self.failure = f"unreachable: {exc}"
             log.info("broker %s:%d unreachable: %s", broker.host, broker.port, exc)
             return False
         self._client.loop_start()
@@ -141,10 +143,12 @@ class Connection:
         elif connack is not None and connack.is_failure:
             self.refusal = f"broker refused the connection: {connack}"
         elif connack is None:
+            self.failure = f"no answer within {self._config.connect_timeout_s:g} s"
             log.warning(
                 "broker did not answer the connection within %g s", self._config.connect_timeout_s
             )
         if connack is None or connack.is_failure:
+            self.failure = self.refusal or self.failure
             self.close()
             return False
         return True
