@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from pathlib import Path
 
 from ops.collector import Collector, CollectorConfig
 from ops.db import DatabaseError, open_database
@@ -26,6 +27,9 @@ def main(argv: list[str]) -> int:
         default="checkpoint-ops-collector",
         help="fixed, so the broker keeps this collector's session across restarts",
     )
+    p.add_argument("--ca-file", type=Path, help="mqtts: the broker's CA certificate (PEM)")
+    p.add_argument("--cert-file", type=Path, help="mqtts: a client certificate (PEM)")
+    p.add_argument("--key-file", type=Path, help="its private key (PEM, mode 0600)")
     p.add_argument("--shared", metavar="GROUP", help="share the event log with other collectors")
     p.add_argument("--session-expiry", type=int, default=7 * 86400, metavar="SECONDS")
     p.add_argument("--dashboard", metavar="HOST:PORT", help="also serve the dashboard here")
@@ -41,12 +45,15 @@ def main(argv: list[str]) -> int:
             client_id=args.client_id,
             shared_group=args.shared,
             session_expiry_s=args.session_expiry,
+            ca_file=args.ca_file,
+            cert_file=args.cert_file,
+            key_file=args.key_file,
         )
+        collector = Collector(config, store)
     except (DatabaseError, ValueError) as exc:
         raise CommandError(str(exc)) from None
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    collector = Collector(config, store)
     server = None
     if args.dashboard:
         from ops.dashboard.server import serve  # noqa: PLC0415 - only with --dashboard

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import logging
 import queue
+import ssl
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -39,6 +41,9 @@ class CollectorConfig:
     shared_group: str | None = None
     session_expiry_s: int = 7 * 86400
     receive_maximum: int = 1000
+    ca_file: Path | None = None  # mqtts: the broker's CA (None: the system's CAs)
+    cert_file: Path | None = None  # client certificate, for a mutual-TLS listener
+    key_file: Path | None = None
 
 
 @dataclass(slots=True)
@@ -71,7 +76,15 @@ class Collector:
         if broker.username is not None:
             client.username_pw_set(broker.username, broker.password)
         if broker.tls:
-            client.tls_set()
+            # Verifies the certificate and the host name, as the units do.
+            client.tls_set(
+                ca_certs=str(config.ca_file) if config.ca_file else None,
+                certfile=str(config.cert_file) if config.cert_file else None,
+                keyfile=str(config.key_file) if config.key_file else None,
+                cert_reqs=ssl.CERT_REQUIRED,
+            )
+        elif config.ca_file or config.cert_file:
+            raise ValueError("--ca-file/--cert-file need an mqtts:// broker")
         client.on_connect = self._on_connect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
