@@ -1,4 +1,4 @@
-"""The collector over mqtts:// with a verified certificate, and refusing a broker it cannot trust."""
+"""The collector over mqtts:// with a verified certificate; a broker it cannot trust is refused."""
 
 from __future__ import annotations
 
