@@ -11,7 +11,7 @@ from typing import Any
 from ops.db import Database, DatabaseError, PostgresDatabase, open_database
 from ops.schema import EVENT_COLUMNS, POSTGRES_TYPES, SQLITE_TYPES, schema
 from ops.views import TRACE_CHECKPOINT_SQL, TRACE_LIMIT, TRACE_PASS_SQL
-from scanner.console import CommandError, command, parser, print_json
+from scanner.cli.kit import CommandError, command, parser, print_json
 
 DEVICES = 2000
 CHECKPOINTS = 500

@@ -10,7 +10,7 @@ from pathlib import Path
 from ops.collector import Collector, CollectorConfig
 from ops.db import DatabaseError, open_database
 from ops.store import Store
-from scanner.console import CommandError, command, parser
+from scanner.cli.kit import CommandError, command, parser
 from scanner.uplink.config import redact_url
 
 log = logging.getLogger(__name__)

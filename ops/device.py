@@ -8,9 +8,10 @@ from pathlib import Path
 
 from nacl.signing import SigningKey
 
-from scanner.identity import device_id_for
 from scanner.model import ClockState, Outcome, Reason, TrustState
-from scanner.outbox import EventKind, Outbox, OutboxEvent
+from scanner.outbox.events import EventKind, OutboxEvent
+from scanner.outbox.queue import Outbox
+from scanner.trust.identity import device_id_for
 from scanner.uplink import Uplink, UplinkConfig
 
 # Roughly what a checkpoint sees: most passes good, a few turned back.

@@ -9,7 +9,7 @@ from pathlib import Path
 from ops.db import DatabaseError, open_database
 from ops.store import EnrollError, Store
 from provisioning.enrollment import EnrollmentError, verify_request
-from scanner.console import CommandError, command, parser, print_json
+from scanner.cli.kit import CommandError, command, parser, print_json
 
 
 @command

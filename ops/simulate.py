@@ -17,9 +17,9 @@ from typing import Any
 
 from ops.db import Database, DatabaseError, open_database
 from ops.store import Store
-from scanner.console import CommandError, command, parser, print_json
-from scanner.identity import device_id_for
-from scanner.localbroker import Broker
+from scanner.cli.kit import CommandError, command, parser, print_json
+from scanner.demo.broker import Broker
+from scanner.trust.identity import device_id_for
 
 _DEVICES_PER_PROCESS = 50
 

@@ -15,7 +15,7 @@ from nacl.signing import VerifyKey
 from ops.db import Database
 from ops.ingest import Batch, Heartbeat, Status, TransientAlert, covered_through
 from ops.schema import EVENT_COLUMNS
-from scanner.identity import device_id_for
+from scanner.trust.identity import device_id_for
 
 # A device's outbox holds at most ~1.5 million events (512 MiB); a batch that
 # would open a hole far wider than that is refused as a sequence from the future.

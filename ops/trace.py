@@ -8,7 +8,7 @@ import sys
 
 from ops.db import DatabaseError, open_database
 from ops.views import TRACE_COLUMNS, Views
-from scanner.console import CommandError, command, parse_instant, parser
+from scanner.cli.kit import CommandError, command, parse_instant, parser
 
 
 def safe_cell(value: object) -> str:

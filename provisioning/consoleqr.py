@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import zxingcpp
 
-from scanner.console import CommandError
+from scanner.cli.kit import CommandError
 
 MAX_COLUMNS = 100  # wider than this wraps on a console and no phone can read it
 

@@ -26,9 +26,9 @@ from provisioning.sysroot import (
     stage,
 )
 from provisioning.tlskey import device_key_pem
-from scanner.config import Config, parse
-from scanner.console import CommandError
-from scanner.settings import ConfigError
+from scanner.cli.kit import CommandError
+from scanner.config.convert import ConfigError
+from scanner.config.load import Config, parse
 from scanner.trust.keys import KeyFileError, load_public_key
 from scanner.trust.store import TrustStore, TrustStoreError
 

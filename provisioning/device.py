@@ -29,18 +29,18 @@ from provisioning.sysroot import (
     service_owner,
     stage,
 )
-from scanner.config import parse
-from scanner.console import CommandError, command, format_instant, parser, print_json
-from scanner.identity import device_id_for
+from scanner.cli.kit import CommandError, command, format_instant, parser, print_json
+from scanner.config.convert import ConfigError
+from scanner.config.load import parse
+from scanner.decide.verify import verify_text
 from scanner.model import ClockState, PassKind
-from scanner.settings import ConfigError
 from scanner.trust.bundle import BundleError, TrustBundle, parse_bundle
+from scanner.trust.identity import device_id_for
 from scanner.trust.keys import PRIVATE_PREFIX, KeyFileError, load_private_key, load_public_key
-from scanner.trust.revset import RevocationSet
+from scanner.trust.revocation_set import RevocationSet
 from scanner.trust.snapshot import TrustSnapshot
 from scanner.trust.store import BUNDLE_FILE
 from scanner.uplink.config import parse_broker_url
-from scanner.verify import verify_text
 
 
 def _pin(text: str) -> int | str:

@@ -16,7 +16,7 @@ from nacl.signing import SigningKey, VerifyKey
 
 from provisioning import mosquitto
 from provisioning.sealed import Credentials, new_serial, seal
-from scanner.console import (
+from scanner.cli.kit import (
     CommandError,
     command,
     format_instant,
@@ -24,8 +24,8 @@ from scanner.console import (
     parser,
     print_json,
 )
-from scanner.identity import device_id_for
 from scanner.trust.files import atomic_write
+from scanner.trust.identity import device_id_for
 from scanner.trust.keys import KeyFileError, load_private_key
 from scanner.uplink.config import DEFAULT_TOPIC_ROOT, parse_broker_url
 

@@ -9,15 +9,15 @@ import cv2
 import numpy as np
 from nacl.signing import SigningKey
 
-from scanner.console import CommandError, command, parse_instant, parser, print_json
+from scanner.cli.kit import CommandError, command, parse_instant, parser, print_json
+from scanner.formats.cose import sign1
+from scanner.formats.cp1 import qrtext
+from scanner.formats.cp1.claims import ClaimsError, encode_claims
+from scanner.formats.qrimage import qr_version, render_qr
 from scanner.model import Holder, PassInfo, PassKind
-from scanner.passes import qrtext
-from scanner.passes.claims import ClaimsError, encode_claims
-from scanner.passes.cose import sign1
-from scanner.qrimage import qr_version, render_qr
 from scanner.trust.bundle import IssuerKey, encode_bundle
 from scanner.trust.keys import KeyFileError, load_private_key, load_public_key
-from scanner.trust.revocations import encode_update
+from scanner.trust.revocation_update import encode_update
 
 
 def issue_pass(issuer: SigningKey, info: PassInfo) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from nacl.signing import SigningKey
 
-from scanner.console import CommandError, command, parser, print_json
+from scanner.cli.kit import CommandError, command, parser, print_json
 from scanner.trust.keys import KeyFileError, kid_hex, public_key_text, write_private_key
 
 ROLES = ("root", "issuer", "revocation", "ops", "device")

@@ -14,18 +14,18 @@ from typing import Any
 from provisioning import selftest_hw as hw
 from provisioning.selftest_hw import Check
 from provisioning.sysroot import CONFIG_PATH, TEST_CARD_PATH, on_unit
-from scanner import samples
-from scanner.config import Config, load
-from scanner.console import command, format_instant, parser, print_json
-from scanner.identity import IdentityError, load_identity
+from scanner.cli.kit import command, format_instant, parser, print_json
+from scanner.config.convert import ConfigError
+from scanner.config.load import Config, load
+from scanner.demo import samples
 from scanner.lights.gpio import make_pin_factory
 from scanner.model import ClockState, TrustState
-from scanner.outbox import OUTBOX_FILENAME
-from scanner.settings import ConfigError
+from scanner.outbox.queue import OUTBOX_FILENAME
 from scanner.trust.bundle import TrustBundle, parse_bundle
 from scanner.trust.clock import TrustedClock
+from scanner.trust.identity import IdentityError, load_identity
 from scanner.trust.keys import KeyFileError, load_public_key
-from scanner.trust.revset import RevocationSet
+from scanner.trust.revocation_set import RevocationSet
 from scanner.trust.snapshot import TrustSnapshot
 from scanner.trust.store import TrustStore, TrustStoreError
 from scanner.uplink.config import parse_broker_url

@@ -24,15 +24,15 @@ from scanner.bench.device import PacedFrames
 from scanner.bench.device import run as bench_run
 from scanner.camera.errors import SourceError
 from scanner.camera.synthetic import SyntheticConfig, SyntheticSource
-from scanner.config import Config
-from scanner.decode import Decoder
+from scanner.config.load import Config
+from scanner.decide.decode import Decoder
+from scanner.decide.verify import verify_text
 from scanner.display.backends import open_display
+from scanner.formats.qrimage import render_qr
 from scanner.lights.gpio import GpioIndicator, LampState
 from scanner.lights.signals import LightsConfig, Signal, signal_for
 from scanner.model import ClockState, PassKind
-from scanner.qrimage import render_qr
 from scanner.trust.snapshot import TrustSnapshot
-from scanner.verify import verify_text
 
 DISPLAY_WAIT_S = 3.0  # a draw takes milliseconds; an I2C panel at 100 kHz about 0.1 s
 

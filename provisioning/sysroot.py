@@ -7,11 +7,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scanner.config import Config, parse
-from scanner.console import CommandError
-from scanner.identity import Identity, IdentityError, load_identity
-from scanner.settings import ConfigError
+from scanner.cli.kit import CommandError
+from scanner.config.convert import ConfigError
+from scanner.config.load import Config, parse
 from scanner.trust.files import fsync_dir
+from scanner.trust.identity import Identity, IdentityError, load_identity
 
 CONFIG_PATH = Path("/etc/checkpoint-scanner/scanner.toml")
 ROOT_PUB_PATH = Path("/etc/checkpoint-scanner/root.pub")

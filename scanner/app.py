@@ -20,28 +20,29 @@ from scanner.camera.opencv import OpenCVSource
 from scanner.camera.picam import PicamSource
 from scanner.camera.replay import ReplaySource
 from scanner.camera.synthetic import SyntheticSource
-from scanner.commands import CommandGate
-from scanner.config import CameraSection, Config, load
-from scanner.console import CommandError, command, parser
-from scanner.debounce import DebounceConfig, Debouncer
-from scanner.decode import Decoder
+from scanner.cli.kit import CommandError, command, parser
+from scanner.config.convert import ConfigError
+from scanner.config.load import CameraSection, Config, load
+from scanner.decide.debounce import DebounceConfig, Debouncer
+from scanner.decide.decode import Decoder
+from scanner.decide.step import Decision, ScanStep
+from scanner.decide.verify import Verifier
 from scanner.display.backends import open_display
 from scanner.display.base import Display
-from scanner.downlink import Downlink, DownlinkActions
-from scanner.identity import Identity, IdentityError, load_identity
 from scanner.lights.gpio import GpioIndicator, make_pin_factory
 from scanner.lights.signals import Indicator, Signal
 from scanner.model import ClockState
-from scanner.notify import Notifier
-from scanner.outbox import EventKind, Fill, Outbox, OutboxEvent, OutboxFullError
-from scanner.pipeline import Decision, ScanStep
-from scanner.scanloop import ScanLoop
-from scanner.settings import ConfigError
+from scanner.outbox.events import EventKind, OutboxEvent
+from scanner.outbox.queue import Fill, Outbox, OutboxFullError
+from scanner.run.notify import Notifier
+from scanner.run.scanloop import ScanLoop
 from scanner.trust.clock import TrustedClock
+from scanner.trust.identity import Identity, IdentityError, load_identity
 from scanner.trust.keys import KeyFileError, load_public_key
 from scanner.trust.store import TrustStore, TrustStoreError
+from scanner.uplink.commands import CommandGate
+from scanner.uplink.downlink import Downlink, DownlinkActions
 from scanner.uplink.service import Uplink
-from scanner.verify import Verifier
 
 log = logging.getLogger(__name__)
 

@@ -8,22 +8,9 @@ from pathlib import Path
 import pytest
 
 # Helpers shared between test files assert too: give them pytest's detailed messages.
-pytest.register_assert_rewrite(
-    "app_support",
-    "broker",
-    "config_support",
-    "display_support",
-    "downlink_support",
-    "fuzz_verify_support",
-    "lights_support",
-    "ops_support",
-    "provisioning_kit",
-    "uplink_support",
-    "verify_support",
-    "waiting",
-)
+pytest.register_assert_rewrite("support")
 
-from broker import Broker, Receiver, find_mosquitto  # noqa: E402 - after the rewrite hook
+from support.broker import Broker, Receiver, find_mosquitto  # noqa: E402 - after the rewrite hook
 
 # -- MQTT: a real Mosquitto per test (uplink) --------------------------------------
 

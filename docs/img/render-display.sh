@@ -9,8 +9,8 @@ at=2026-12-01T00:00:00Z
 out=docs/img
 K=$(mktemp -d)
 trap 'rm -rf "$K"' EXIT
-"$py" -c 'import sys; from pathlib import Path; from scanner.console import parse_instant
-from scanner.samples import build; build(parse_instant(sys.argv[1])).write(Path(sys.argv[2]))' "$at" "$K"
+"$py" -c 'import sys; from pathlib import Path; from scanner.cli.kit import parse_instant
+from scanner.demo.samples import build; build(parse_instant(sys.argv[1])).write(Path(sys.argv[2]))' "$at" "$K"
 
 scan() {  # scan NAME SAMPLE BACKEND LANG [options...]
     local name=$1 sample=$2 backend=$3 lang=$4

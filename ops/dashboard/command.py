@@ -7,7 +7,7 @@ import threading
 
 from ops.dashboard.server import serve
 from ops.db import DatabaseError
-from scanner.console import CommandError, command, parser
+from scanner.cli.kit import CommandError, command, parser
 
 
 @command

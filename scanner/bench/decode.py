@@ -14,7 +14,7 @@ import zxingcpp
 
 from scanner.camera.errors import ImageError
 from scanner.camera.images import load_gray
-from scanner.decode import Decoder
+from scanner.decide.decode import Decoder
 
 SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"})
 # The reference: one bare call, QR only. Plain text mode costs the same as the default and

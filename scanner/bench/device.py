@@ -14,8 +14,8 @@ from scanner.camera.errors import SourceError
 from scanner.camera.latest import FrameGrabber
 from scanner.camera.picam import PicamConfig, PicamSource
 from scanner.camera.synthetic import SyntheticConfig, SyntheticSource
-from scanner.debounce import Debouncer
-from scanner.decode import Decoder
+from scanner.decide.debounce import Debouncer
+from scanner.decide.decode import Decoder
 
 CPU_LIMIT = 0.5  # cores: the rest is for verification, uplink and the OS
 

@@ -13,19 +13,19 @@ import threading
 import time
 from collections.abc import Callable
 
-from scanner.console import CommandError, command, parser, print_json
+from scanner.cli.kit import CommandError, command, parser, print_json
+from scanner.decide.verify import verify_text
+from scanner.demo.samples import build
 from scanner.display.oled import OledSurface
 from scanner.display.paint import paint
 from scanner.display.screen import Locale, compose
 from scanner.display.textview import render_text
 from scanner.display.worker import ScreenDisplay
 from scanner.model import ClockState, Verdict
-from scanner.samples import build
 from scanner.trust.bundle import parse_bundle
-from scanner.trust.revocations import parse_update
-from scanner.trust.revset import RevocationSet
+from scanner.trust.revocation_set import RevocationSet
+from scanner.trust.revocation_update import parse_update
 from scanner.trust.snapshot import TrustSnapshot
-from scanner.verify import verify_text
 
 NOW = 1_796_083_200  # 2026-12-01T00:00:00Z
 

@@ -10,13 +10,13 @@ import numpy as np
 import zxingcpp
 
 from scanner.camera.synthetic import background, render_code
-from scanner.decode import Decoder
+from scanner.decide.decode import Decoder
+from scanner.decide.verify import verify_text
+from scanner.demo.samples import build
 from scanner.model import ClockState
-from scanner.samples import build
 from scanner.trust.bundle import parse_bundle
-from scanner.trust.revset import RevocationSet
+from scanner.trust.revocation_set import RevocationSet
 from scanner.trust.snapshot import TrustSnapshot
-from scanner.verify import verify_text
 
 QR = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
 SIZES = ((640, 480), (1280, 720))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scanner.trust.revset import RevocationSet, pass_id_key
+from scanner.trust.revocation_set import RevocationSet, pass_id_key
 
 _REPEATS = 7
 

@@ -16,7 +16,8 @@ from nacl.signing import SigningKey
 from paho.mqtt.enums import CallbackAPIVersion
 
 from scanner.model import ClockState, Outcome, Reason, TrustState
-from scanner.outbox import EventKind, Outbox, OutboxEvent, StoredEvent
+from scanner.outbox.events import EventKind, OutboxEvent, StoredEvent
+from scanner.outbox.queue import Outbox
 from scanner.uplink import UplinkConfig, payloads
 from scanner.uplink.service import Uplink
 

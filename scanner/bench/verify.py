@@ -10,16 +10,16 @@ from pathlib import Path
 
 from nacl.signing import SigningKey
 
-from scanner.console import command, parser, print_json
+from scanner.cli.kit import command, parser, print_json
+from scanner.decide.verify import Verifier, verify_text
+from scanner.formats.cose import parse_sign1, sign1
+from scanner.formats.cp1 import qrtext
+from scanner.formats.cp1.claims import encode_claims
 from scanner.model import ClockState, Holder, PassInfo, PassKind
-from scanner.passes import qrtext
-from scanner.passes.claims import encode_claims
-from scanner.passes.cose import parse_sign1, sign1
 from scanner.trust.bundle import IssuerKey, encode_bundle, parse_bundle
 from scanner.trust.clock import TrustedClock
-from scanner.trust.revset import RevocationSet
+from scanner.trust.revocation_set import RevocationSet
 from scanner.trust.snapshot import TrustSnapshot
-from scanner.verify import Verifier, verify_text
 
 NOW = 1_764_547_200  # 2025-12-01: inside the sample pass's validity
 

@@ -24,14 +24,6 @@ __all__ = [
     "UnitStatus",
     "compose",
     "locale_for",
-    "main",
     "open_display",
     "open_surface",
 ]
-
-
-def main(argv: list[str]) -> int:
-    """`checkpoint-scanner render-display` (imported on call: it loads the trust tools)."""
-    from scanner.display.cli import main as render_display  # noqa: PLC0415 - loads PIL, trust
-
-    return render_display(argv)

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 from scanner.display.catalogue import duration_text, kind_text, reason_text, text
 from scanner.display.config import Language
-from scanner.health import Health
 from scanner.model import ClockState, PassKind, Reason, TrustState, Verdict
-from scanner.outbox import Fill
+from scanner.outbox.queue import Fill
+from scanner.run.health import Health
 
 
 class Size(enum.IntEnum):

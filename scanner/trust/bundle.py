@@ -7,7 +7,7 @@ from typing import Any
 
 from nacl.signing import SigningKey, VerifyKey
 
-from scanner.passes.cose import (
+from scanner.formats.cose import (
     SignedObjectError,
     deterministic_dumps,
     key_id,

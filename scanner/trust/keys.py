@@ -10,7 +10,7 @@ from pathlib import Path
 
 from nacl.signing import SigningKey, VerifyKey
 
-from scanner.passes.cose import key_id
+from scanner.formats.cose import key_id
 
 PUBLIC_PREFIX = "ed25519-pub:"
 PRIVATE_PREFIX = "ed25519-key:"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from scanner.model import TrustState
 from scanner.trust.bundle import TrustBundle
-from scanner.trust.revset import RevocationSet
+from scanner.trust.revocation_set import RevocationSet
 
 
 @dataclass(frozen=True, slots=True)

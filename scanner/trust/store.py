@@ -10,8 +10,8 @@ from nacl.signing import VerifyKey
 
 from scanner.trust.bundle import BundleError, TrustBundle, parse_bundle
 from scanner.trust.files import atomic_write
-from scanner.trust.revocations import RevocationUpdate, parse_update
-from scanner.trust.revset import RevocationFileError, RevocationSet
+from scanner.trust.revocation_set import RevocationFileError, RevocationSet
+from scanner.trust.revocation_update import RevocationUpdate, parse_update
 from scanner.trust.snapshot import TrustSnapshot
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ import collections
 import logging
 from collections.abc import Callable, Mapping
 
-from scanner.outbox import Outbox
+from scanner.outbox.queue import Outbox
 from scanner.uplink import payloads
 from scanner.uplink.config import UplinkConfig
 from scanner.uplink.publisher import SignedPublisher

@@ -13,8 +13,8 @@ import logging
 import threading
 from collections.abc import Callable
 
-from scanner.events import EventKind, StoredEvent
-from scanner.outbox import Outbox
+from scanner.outbox.events import EventKind, StoredEvent
+from scanner.outbox.queue import Outbox
 from scanner.uplink import payloads
 from scanner.uplink.config import UplinkConfig
 from scanner.uplink.publisher import SignedPublisher

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 
-from scanner.events import StoredEvent
+from scanner.outbox.events import StoredEvent
 
 SCHEMA_VERSION = 1
 

@@ -20,7 +20,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 import scanner
-from scanner.outbox import Outbox
+from scanner.outbox.queue import Outbox
 from scanner.uplink import payloads
 from scanner.uplink.config import UplinkConfig
 from scanner.uplink.direct import DirectMessages, HeartbeatSource
@@ -28,17 +28,13 @@ from scanner.uplink.forwarder import Forwarder
 from scanner.uplink.inbound import DownlinkMessage, calls_for_rebirth, downlink_message
 from scanner.uplink.publisher import SignedPublisher
 from scanner.uplink.session import Connection, Will
-from scanner.uplink.session_counter import SESSION_FILENAME, SessionCounter
+from scanner.uplink.session_counter import SessionCounter
 from scanner.uplink.topics import Topics
 
 log = logging.getLogger(__name__)
 
-# SessionCounter, SESSION_FILENAME and HeartbeatSource moved out; still importable from here.
 __all__ = [
-    "SESSION_FILENAME",
     "DownlinkHandler",
-    "HeartbeatSource",
-    "SessionCounter",
     "Uplink",
     "UplinkStats",
 ]

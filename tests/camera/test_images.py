@@ -12,7 +12,7 @@ import pytest
 
 from scanner.camera.errors import ImageError
 from scanner.camera.images import load_gray, to_gray
-from scanner.decode import Decoder
+from scanner.decide.decode import Decoder
 
 
 def _write(path: Path, pixels: np.ndarray) -> Path:

@@ -15,7 +15,7 @@ from scanner.camera.latest import FrameGrabber, LatestSlot
 from scanner.camera.opencv import OpenCVConfig, OpenCVSource
 from scanner.camera.replay import ReplayConfig, ReplaySource
 from scanner.camera.synthetic import SyntheticConfig, SyntheticSource, render_code
-from scanner.decode import Decoder
+from scanner.decide.decode import Decoder
 
 QR = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
 

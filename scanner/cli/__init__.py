@@ -1,0 +1,1 @@
+"""The command line: the dispatcher, the kit every command shares, and one module per subcommand."""

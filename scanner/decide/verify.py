@@ -1,0 +1,156 @@
+"""QR text -> verdict: the offline check of a pass against trust data at a given time.
+
+`verify_text` is a pure function that returns a Verdict for any input and
+never raises; `Verifier` feeds it the trusted clock and the current trust
+snapshot and lets verified passes raise the clock's floor.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from scanner.formats.cose import CoseError, parse_sign1
+from scanner.formats.cp1 import qrtext
+from scanner.formats.cp1.claims import ClaimsError, decode_claims
+from scanner.model import ClockState, Outcome, PassInfo, Reason, TrustState, Verdict
+from scanner.trust.clock import Clock
+from scanner.trust.snapshot import TrustSnapshot
+
+
+class Enforcement(enum.StrEnum):
+    """What a degraded condition does to an otherwise valid pass."""
+
+    WARN = "warn"  # accept, with the condition flagged on the verdict
+    REJECT = "reject"  # fail closed
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """Choices for degraded trust data and clocks; the defaults are the safe ones."""
+
+    # A stale bundle still holds genuine keys; rejecting every pass after a week
+    # offline would close the checkpoint, so it warns (amber on the unit).
+    stale_trust: Enforcement = Enforcement.WARN
+    # Past its expiry the bundle may hold retired or compromised keys: fail closed.
+    expired_trust: Enforcement = Enforcement.REJECT
+    # Unsynced or behind clocks are already held at the floor, so a clock set
+    # back cannot revive an expired pass; the condition is flagged, not fatal.
+    untrusted_clock: Enforcement = Enforcement.WARN
+
+
+_UNTRUSTED_CLOCKS = (ClockState.UNSYNCED, ClockState.BEHIND)
+
+
+def verify_text(
+    text: bytes,
+    trust: TrustSnapshot,
+    now: int,
+    clock: ClockState,
+    policy: Policy = Policy(),
+) -> Verdict:
+    """Check one QR text; every input gets a Verdict, none raises."""
+    trust_state = trust.state(now)
+
+    def reject(reason: Reason, kid: bytes | None = None, info: PassInfo | None = None) -> Verdict:
+        return Verdict(
+            Outcome.REJECT,
+            reason,
+            trust_state,
+            clock,
+            now,
+            kid,
+            info,
+            trust.bundle.version,
+            trust.revocation_serial,
+        )
+
+    try:
+        cose = qrtext.unwrap(text)
+    except qrtext.TextTooLargeError:
+        return reject(Reason.TOO_LARGE)
+    except qrtext.NotAPassError:
+        return reject(Reason.NOT_A_PASS)
+    except qrtext.BadTextError:
+        return reject(Reason.MALFORMED)
+    try:
+        envelope = parse_sign1(cose)
+    except CoseError:
+        return reject(Reason.MALFORMED)
+    kid = envelope.kid
+    issuer = trust.bundle.issuers.get(kid)
+    if issuer is None:
+        return reject(Reason.UNKNOWN_KEY, kid)
+    if not issuer.valid_at(now):
+        return reject(Reason.KEY_NOT_VALID, kid)
+    if not envelope.verify(issuer.key):
+        return reject(Reason.BAD_SIGNATURE, kid)
+    try:
+        info = decode_claims(envelope.payload, kid)
+    except ClaimsError:
+        return reject(Reason.MALFORMED, kid)
+    if trust_state is TrustState.EXPIRED and policy.expired_trust is Enforcement.REJECT:
+        return reject(Reason.TRUST_EXPIRED, kid, info)
+    if trust_state is TrustState.STALE and policy.stale_trust is Enforcement.REJECT:
+        return reject(Reason.TRUST_EXPIRED, kid, info)
+    if clock in _UNTRUSTED_CLOCKS and policy.untrusted_clock is Enforcement.REJECT:
+        return reject(Reason.CLOCK_UNTRUSTED, kid, info)
+    if now < info.not_before:
+        return reject(Reason.NOT_YET_VALID, kid, info)
+    if now >= info.expires_at:
+        return reject(Reason.EXPIRED, kid, info)
+    if info.pass_id in trust.revoked:
+        return reject(Reason.REVOKED, kid, info)
+    return Verdict(
+        Outcome.ACCEPT,
+        None,
+        trust_state,
+        clock,
+        now,
+        kid,
+        info,
+        trust.bundle.version,
+        trust.revocation_serial,
+    )
+
+
+class Verifier:
+    """Verifies against the current trust snapshot at the trusted clock's time."""
+
+    def __init__(
+        self,
+        trust: Callable[[], TrustSnapshot],
+        clock: Clock,
+        policy: Policy = Policy(),
+    ) -> None:
+        self._trust = trust
+        self._clock = clock
+        self._policy = policy
+
+    def verify(self, text: bytes) -> Verdict:
+        now, clock_state = self._clock.now()
+        trust = self._trust()
+        verdict = verify_text(text, trust, now, clock_state, self._policy)
+        if verdict.info is not None and verdict.reason in _FLOOR_EVIDENCE:
+            self._clock.observe(_evidence(verdict.info, trust))
+        return verdict
+
+
+# A signed iat is evidence that the present is at least that late: it is how a
+# unit whose clock restarted a year back heals (its first genuine pass reads
+# "not yet valid" and moves the floor). Expired, revoked and refused passes do
+# not count. The floor only moves forward, so a forward-dated pass (a buggy or
+# leaked issuer key) must not expire every pass on the unit for good: the
+# evidence is capped at the end of the bundle's fresh window (issued_at +
+# stale_after, a week by default), the pass's own expiry and its key's window.
+# Past the fresh window only the root (a new bundle) or NTP move the floor.
+_FLOOR_EVIDENCE = (None, Reason.NOT_YET_VALID)
+
+
+def _evidence(info: PassInfo, trust: TrustSnapshot) -> int:
+    bundle = trust.bundle
+    issuer = bundle.issuers.get(info.kid)
+    key_end = issuer.not_after if issuer is not None else bundle.expires_at
+    fresh_end = bundle.issued_at + bundle.stale_after
+    return min(info.issued_at, info.expires_at, key_end, fresh_end)

@@ -1,0 +1,1 @@
+"""The durable log of decisions, alerts and telemetry, kept until central has it."""

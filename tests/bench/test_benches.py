@@ -1,0 +1,66 @@
+"""The benchmark commands run, print JSON, and put the project beside its reference.
+
+Figures are not asserted (they belong to the benchmark runs); that each bench
+measures both sides in the same run, and reports the fields the issues name, is.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from scanner.cli.dispatch import main
+from scanner.demo.broker import Broker, find_mosquitto
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, object]:
+    assert main(["bench", *argv]) == 0
+    out = capsys.readouterr().out.strip()
+    document: dict[str, object] = json.loads(out)
+    return document
+
+
+def test_bench_verify_reports_the_pass_beside_a_bare_ed25519_verify(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    figures = run_json(
+        capsys, "verify", "--rounds", "2", "--calls", "20", "--revoked", "1000", "--json"
+    )
+    assert {"pass_verify_us", "bare_ed25519_us", "ratio", "with_clock_us"} <= set(figures)
+    assert figures["revoked_entries"] == 1000
+
+
+def test_bench_revocations_reports_memory_lookup_load_and_delta_beside_a_python_set(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    figures = run_json(capsys, "revocations", "--entries", "20000", "--lookups", "1000", "--json")
+    assert figures["entries"] == 20000
+    wanted = {"bytes_per_entry", "lookup_us", "load_s", "delta_10k_ms", "ref_pyset_lookup_us"}
+    assert wanted <= set(figures)
+
+
+def test_bench_display_reports_the_hand_off_beside_a_bare_event(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    figures = run_json(capsys, "display", "--calls", "20", "--json")
+    assert {"handoff_us", "reference_event_set_us", "render_ms_console"} <= set(figures)
+
+
+def test_bench_uplink_drains_an_outbox_beside_bare_paho_and_sqlite(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    if find_mosquitto() is None:
+        pytest.skip("no mosquitto binary on this machine")
+    broker = Broker(tmp_path / "broker")
+    broker.start()
+    try:
+        figures = run_json(
+            capsys, "uplink", "--broker", broker.url, "--events", "2000", "--commits", "50",
+            "--dir", str(tmp_path), "--json",
+        )  # fmt: skip
+    finally:
+        broker.stop()
+    assert figures["events"] == 2000
+    assert {"seconds", "events_per_s", "commits_per_s", "reference"} <= set(figures)

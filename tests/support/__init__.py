@@ -1,0 +1,1 @@
+"""Helpers the tests share: real brokers, databases, sample sites and bounded waits."""
