@@ -164,6 +164,7 @@ class App:
             uplink_connected=self._uplink_connected if self.uplink else None,
             telemetry=self._telemetry,
             telemetry_every_s=config.outbox.telemetry_every_s,
+            policy=config.policy,
         )
         if self.uplink is not None:
             self.uplink.start()

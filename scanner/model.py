@@ -37,6 +37,14 @@ class TrustState(enum.StrEnum):
     EXPIRED = "expired"
 
 
+class RevocationState(enum.StrEnum):
+    """How current the revocation data the verdict was made with is (scanner.trust.freshness)."""
+
+    FRESH = "fresh"
+    STALE = "stale"  # no update for longer than policy.revocations_stale_after_s
+    GAPPED = "gapped"  # a numbered update is missing, or a new revocation key awaits its snapshot
+
+
 class ClockState(enum.StrEnum):
     """How far the clock used for the verdict can be believed."""
 
@@ -88,6 +96,7 @@ class Verdict:
     info: PassInfo | None = None
     bundle_version: int | None = None
     revocation_serial: int | None = None
+    revocations: RevocationState | None = None
 
     @property
     def accepted(self) -> bool:

@@ -16,6 +16,7 @@ from scanner.formats.cp1 import qrtext
 from scanner.formats.cp1.claims import ClaimsError, decode_claims
 from scanner.model import ClockState, Outcome, PassInfo, Reason, TrustState, Verdict
 from scanner.trust.clock import Clock
+from scanner.trust.freshness import DEFAULT_GAP_GRACE_S, DEFAULT_STALE_AFTER_S
 from scanner.trust.snapshot import TrustSnapshot
 
 
@@ -38,6 +39,14 @@ class Policy:
     # Unsynced or behind clocks are already held at the floor, so a clock set
     # back cannot revive an expired pass; the condition is flagged, not fatal.
     untrusted_clock: Enforcement = Enforcement.WARN
+    # Revocation data has its own freshness (scanner.trust.freshness): stale after
+    # this long without an update, gapped once a missing update stays missing this long.
+    revocations_stale_after_s: int = DEFAULT_STALE_AFTER_S
+    revocations_gap_grace_s: int = DEFAULT_GAP_GRACE_S
+
+    def __post_init__(self) -> None:
+        if self.revocations_stale_after_s <= 0 or self.revocations_gap_grace_s < 0:
+            raise ValueError("revocations_stale_after_s must be positive, gap grace not negative")
 
 
 _UNTRUSTED_CLOCKS = (ClockState.UNSYNCED, ClockState.BEHIND)
@@ -52,6 +61,9 @@ def verify_text(
 ) -> Verdict:
     """Check one QR text; every input gets a Verdict, none raises."""
     trust_state = trust.state(now)
+    revocations = trust.revocation_state(
+        now, policy.revocations_stale_after_s, policy.revocations_gap_grace_s
+    )
 
     def reject(reason: Reason, kid: bytes | None = None, info: PassInfo | None = None) -> Verdict:
         return Verdict(
@@ -64,6 +76,7 @@ def verify_text(
             info,
             trust.bundle.version,
             trust.revocation_serial,
+            revocations,
         )
 
     try:
@@ -112,6 +125,7 @@ def verify_text(
         info,
         trust.bundle.version,
         trust.revocation_serial,
+        revocations,
     )
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scanner.lights.signals import DeviceState
-from scanner.model import ClockState, TrustState
+from scanner.model import ClockState, RevocationState, TrustState
 from scanner.outbox.queue import Fill
 
 CPU_TEMP = Path("/sys/class/thermal/thermal_zone0/temp")
@@ -22,6 +22,7 @@ class Health:
     trust: TrustState
     clock: ClockState
     outbox_fill: Fill
+    revocations: RevocationState = RevocationState.FRESH
 
     @property
     def reasons(self) -> tuple[str, ...]:
@@ -30,6 +31,8 @@ class Health:
             found.append("no_camera")
         if self.trust is not TrustState.FRESH:
             found.append(f"trust_{self.trust.value}")
+        if self.revocations is not RevocationState.FRESH:
+            found.append(f"revocations_{self.revocations.value}")
         if self.clock in (ClockState.UNSYNCED, ClockState.BEHIND):
             found.append(f"clock_{self.clock.value}")
         if self.outbox_fill >= Fill.HIGH:
