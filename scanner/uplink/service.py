@@ -9,6 +9,7 @@ is ``forwarder.Forwarder``.
 
 from __future__ import annotations
 
+import collections
 import logging
 import random
 import threading
@@ -30,6 +31,7 @@ from scanner.uplink.publisher import SignedPublisher
 from scanner.uplink.session import Connection, Will
 from scanner.uplink.session_counter import SessionCounter
 from scanner.uplink.topics import Topics
+from scanner.uplink.worker import DownlinkWorker
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +63,9 @@ class UplinkStats:
 class Uplink:
     """Publishes status, heartbeats, scan batches and alerts; hands downlink messages over.
 
-    ``heartbeat`` and ``on_downlink`` are called from the uplink's threads and must
-    return quickly; ``on_downlink`` runs on paho's network thread.
+    ``heartbeat`` is called from the uplink's thread and must return quickly;
+    ``on_downlink`` runs on the ``downlink`` worker thread, never on paho's
+    network thread, so a long revocation apply does not hold up PUBACKs.
     """
 
     def __init__(
@@ -79,7 +82,9 @@ class Uplink:
         self.config = config
         self.topics = Topics(config.topic_root, config.device_id)
         self._publisher = SignedPublisher(signing_key)
-        self._on_downlink = on_downlink
+        self._worker = DownlinkWorker(on_downlink) if on_downlink is not None else None
+        # Seconds from each QoS 1 publish to its PUBACK, the latest first out: for benchmarks.
+        self.ack_delays: collections.deque[float] = collections.deque(maxlen=100_000)
         self._clock = clock
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -108,6 +113,8 @@ class Uplink:
         """Start the uplink thread; it connects, and reconnects with backoff, until ``stop``."""
         if self._thread is not None:
             raise RuntimeError("uplink already started")
+        if self._worker is not None:
+            self._worker.start()
         self._thread = threading.Thread(target=self._run, name="uplink", daemon=True)
         self._thread.start()
 
@@ -121,6 +128,8 @@ class Uplink:
             conn.interrupt()
         if self._thread is not None:
             self._thread.join(timeout)
+        if self._worker is not None:
+            self._worker.stop(timeout)
 
     def wake(self) -> None:
         """Look at the outbox now (after a record, or for the 'flush the outbox' command)."""
@@ -211,6 +220,7 @@ class Uplink:
             stop=self._stop,
             on_message=self._dispatch,
             on_lost=self._wake.set,
+            ack_delays=self.ack_delays,
         )
         with self._lock:
             self._conn = conn
@@ -327,7 +337,7 @@ class Uplink:
             software=scanner.__version__,
         )
 
-    # -- downlink (paho's network thread) -------------------------------------------------
+    # -- downlink: sorted on paho's network thread, handled on the worker's --------------
 
     def _dispatch(self, msg: mqtt.MQTTMessage) -> None:
         topic = msg.topic
@@ -336,10 +346,10 @@ class Uplink:
                 self._rebirth = True
                 self._wake.set()
             return
-        if self._on_downlink is None:
+        if self._worker is None:
             return
         message = downlink_message(self.topics, msg)
         if message is None:
             return
         log.debug("downlink %s message, %d bytes", message.kind, len(message.payload))
-        self._on_downlink(message)
+        self._worker.submit(message)

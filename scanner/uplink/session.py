@@ -9,10 +9,12 @@ The outbox, not paho, is what keeps messages across connections.
 
 from __future__ import annotations
 
+import collections
 import enum
 import logging
 import ssl
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -69,8 +71,11 @@ class Connection:
         stop: threading.Event,
         on_message: Callable[[mqtt.MQTTMessage], None],
         on_lost: Callable[[], None],
+        ack_delays: collections.deque[float] | None = None,
     ) -> None:
         self._config = config
+        self._ack_delays = ack_delays
+        self._sent_at: dict[int, float] = {}
         self._stop = stop
         self._on_message_cb = on_message
         self._on_lost = on_lost
@@ -203,6 +208,8 @@ class Connection:
             return PublishOutcome(Delivery.LOST, reason=mqtt.error_string(info.rc))
         mid = info.mid
         with self._cv:
+            if self._ack_delays is not None and mid not in self._outcomes:
+                self._sent_at[mid] = time.perf_counter()
             # on_publish may already have run: outcomes are kept by mid until taken.
             self._cv.wait_for(
                 lambda: (
@@ -286,6 +293,9 @@ class Connection:
     ) -> None:
         with self._cv:
             self._outcomes[mid] = reason_code
+            sent = self._sent_at.pop(mid, None)
+            if sent is not None and self._ack_delays is not None:
+                self._ack_delays.append(time.perf_counter() - sent)
             self._cv.notify_all()
 
     def _handle_message(
