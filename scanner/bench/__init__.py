@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHES = ("verify", "revocations", "decode", "frames", "device", "uplink", "display")
+BENCHES = ("verify", "revocations", "decode", "frames", "device", "uplink", "display", "downlink")
 
 
 def main(argv: list[str]) -> int:
