@@ -117,7 +117,9 @@ class App:
         except (IdentityError, KeyFileError, TrustStoreError) as exc:
             raise StartupError(str(exc)) from None
         clock = TrustedClock(
-            config.device.state_dir / "clock-floor", synced=config.trust.sync_flag.exists
+            config.device.state_dir / "clock-floor",
+            synced=config.trust.sync_flag.exists,
+            background=True,  # the floor's fsyncs stay off the scan thread
         )
         clock.observe(self.store.snapshot().bundle.issued_at)
         self._closers.append(clock.flush)
