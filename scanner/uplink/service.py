@@ -104,7 +104,13 @@ class Uplink:
             config, self.topics, outbox, self._publisher, heartbeat=heartbeat, clock=clock
         )
         self._forwarder = Forwarder(
-            config, self.topics, outbox, self._publisher, clock=clock, stop=self._stop
+            config,
+            self.topics,
+            outbox,
+            self._publisher,
+            clock=clock,
+            stop=self._stop,
+            on_alert=on_alert,
         )
 
     # -- public ------------------------------------------------------------------
