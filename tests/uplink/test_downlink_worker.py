@@ -55,7 +55,8 @@ def test_batches_are_acknowledged_while_a_downlink_handler_is_still_busy(
     try:
         assert wait_until(lambda: uplink.connected)
         topics = Topics(config.topic_root, DEVICE)
-        central.publish(topics.revocations, b"not even signed", qos=1).wait_for_publish(10)
+        # Retained: the uplink may not have subscribed yet when it reports connected.
+        central.publish(topics.revocations, b"not even signed", qos=1, retain=True)
         assert wait_until(lambda: seen)
         seqs = [outbox.record(_event(i)) for i in range(200)]
         uplink.wake()
