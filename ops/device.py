@@ -12,7 +12,8 @@ from scanner.model import ClockState, Outcome, Reason, TrustState
 from scanner.outbox.events import EventKind, OutboxEvent
 from scanner.outbox.queue import Outbox
 from scanner.trust.identity import device_id_for
-from scanner.uplink import Uplink, UplinkConfig
+from scanner.uplink.config import UplinkConfig
+from scanner.uplink.service import Uplink
 
 # Roughly what a checkpoint sees: most passes good, a few turned back.
 _REJECT_REASONS = (Reason.EXPIRED, Reason.REVOKED, Reason.BAD_SIGNATURE, Reason.NOT_A_PASS)

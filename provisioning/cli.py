@@ -2,29 +2,35 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
 
-# name -> "module:function"; imported only when called.
+from scanner.cli.kit import dispatch
+
+# name -> ("module:function", one line for --help); imported only when called.
 SUBCOMMANDS = {
-    "keygen": "provisioning.keys:main",
-    "issue": "provisioning.issuer:main_issue",
-    "trust-bundle": "provisioning.issuer:main_trust_bundle",
-    "revoke": "provisioning.issuer:main_revoke",
-    "device": "provisioning.device:main",
-    "enroll-accept": "provisioning.enrollment:main_accept",
-    "selftest": "provisioning.selftest:main",
+    "keygen": ("provisioning.keys:main", "make an Ed25519 key pair for a role (central)"),
+    "trust-bundle": (
+        "provisioning.issuer:main_trust_bundle",
+        "sign the issuer, revocation and ops keys with the root key (central)",
+    ),
+    "issue": ("provisioning.issuer:main_issue", "sign a pass or a test card as QR text and PNG"),
+    "revoke": ("provisioning.issuer:main_revoke", "sign a revocation update (central)"),
+    "enroll-accept": (
+        "provisioning.enrollment:main_accept",
+        "check a unit's enrollment request and seal its broker credentials (central)",
+    ),
+    "device": (
+        "provisioning.device:main",
+        "on the unit: init its identity and configuration, enroll, install credentials",
+    ),
+    "selftest": ("provisioning.selftest:main", "on the unit: the roadside checklist"),
 }
+DESCRIPTION = "Keys, passes and trust data for central ops; setup and checks for technicians."
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if not args or args[0] not in SUBCOMMANDS:
-        print(f"usage: checkpoint-provision {{{','.join(SUBCOMMANDS)}}} ...", file=sys.stderr)
-        return 2
-    module_name, function = SUBCOMMANDS[args[0]].split(":")
-    code: int = getattr(importlib.import_module(module_name), function)(args[1:])
-    return code
+    return dispatch("checkpoint-provision", DESCRIPTION, SUBCOMMANDS, args)
 
 
 if __name__ == "__main__":

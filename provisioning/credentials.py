@@ -27,10 +27,10 @@ from provisioning.sysroot import (
 )
 from provisioning.tlskey import device_key_pem
 from scanner.cli.kit import CommandError
-from scanner.config.convert import ConfigError
 from scanner.config.load import Config, parse
-from scanner.trust.keys import KeyFileError, load_public_key
-from scanner.trust.store import TrustStore, TrustStoreError
+from scanner.errors import ConfigError, KeyFileError, TrustStoreError
+from scanner.trust.keys import load_public_key
+from scanner.trust.store import TrustStore
 
 SERIAL_PATH = Path("/etc/checkpoint-scanner/credentials-serial")
 CLIENT_CERT_PATH = Path("/etc/checkpoint-scanner/client.pem")
@@ -73,8 +73,8 @@ def install_credentials(args: argparse.Namespace) -> dict[str, Any]:
             f"{args.file}: older than the credentials installed (replayed?); nothing was changed"
         )
     config_path = on_unit(args.sysroot, CONFIG_PATH)
-    table = tomllib.loads(config_path.read_text(encoding="utf-8"))
-    mqtt = dict(table.get("mqtt", {}))
+    current = config_path.read_text(encoding="utf-8")
+    mqtt = dict(tomllib.loads(current).get("mqtt", {}))
     if credentials.broker is not None:
         mqtt["broker"] = credentials.broker
     if "broker" not in mqtt:
@@ -84,8 +84,7 @@ def install_credentials(args: argparse.Namespace) -> dict[str, Any]:
     mqtt.update(username=credentials.username, password_file=str(PASSWORD_PATH))
     mqtt["topic_root"] = credentials.topic_root
     tls_files = _tls_files(args.sysroot, unit, credentials, identity.key.encode(), mqtt)
-    table["mqtt"] = mqtt
-    text = tomltext.dumps(table)
+    text = tomltext.update(current, "mqtt", mqtt)  # keeps the technician's comments
     try:
         parse(text, "updated configuration")
     except ConfigError as exc:

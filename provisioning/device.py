@@ -30,13 +30,13 @@ from provisioning.sysroot import (
     stage,
 )
 from scanner.cli.kit import CommandError, command, format_instant, parser, print_json
-from scanner.config.convert import ConfigError
 from scanner.config.load import parse
 from scanner.decide.verify import verify_text
+from scanner.errors import BundleError, ConfigError, KeyFileError
 from scanner.model import ClockState, PassKind
-from scanner.trust.bundle import BundleError, TrustBundle, parse_bundle
+from scanner.trust.bundle import TrustBundle, parse_bundle
 from scanner.trust.identity import device_id_for
-from scanner.trust.keys import PRIVATE_PREFIX, KeyFileError, load_private_key, load_public_key
+from scanner.trust.keys import PRIVATE_PREFIX, load_private_key, load_public_key
 from scanner.trust.revocation_set import RevocationSet
 from scanner.trust.snapshot import TrustSnapshot
 from scanner.trust.store import BUNDLE_FILE
@@ -94,7 +94,13 @@ def _inputs(args: argparse.Namespace) -> tuple[bytes, TrustBundle, bytes | None]
         raise CommandError(f"{args.bundle}: {exc} ({args.root_pub}); nothing was changed") from None
     card = None
     if args.test_card is not None:
-        card = args.test_card.read_bytes()
+        try:
+            card = args.test_card.read_bytes()
+        except OSError as exc:
+            raise CommandError(
+                f"--test-card {args.test_card}: cannot read ({exc.strerror}); "
+                "give the file `issue --kind test` wrote (OUT.txt); nothing was changed"
+            ) from None
         trust = TrustSnapshot(bundle, RevocationSet.empty(), 0)
         verdict = verify_text(card.strip(), trust, int(time.time()), ClockState.PINNED)
         if not verdict.accepted or verdict.info is None or verdict.info.kind is not PassKind.TEST:
@@ -121,6 +127,30 @@ def _carried_credentials(args: argparse.Namespace) -> dict[str, Any]:
     except (UnicodeDecodeError, tomllib.TOMLDecodeError):
         return {}
     return {k: mqtt[k] for k in ("username", "password_file", "topic_root") if k in mqtt}
+
+
+def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        elif value is not None:
+            out[prefix + key] = value
+    return out
+
+
+def _changed_keys(current: bytes | None, wanted: dict[str, Any]) -> list[str]:
+    """Each configuration key whose value would change, as `section.key (old -> new)`."""
+    try:
+        old = _flatten(tomllib.loads(current.decode("utf-8"))) if current else {}
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return []
+    new = _flatten(wanted)
+    return [
+        f"{key} ({old.get(key, 'unset')!r} -> {new.get(key, 'unset')!r})"
+        for key in sorted(old.keys() | new.keys())
+        if old.get(key) != new.get(key)
+    ]
 
 
 def _installed_bundle_is_newer(path: Path, bundle: TrustBundle, root_pub: Path) -> bool:
@@ -164,7 +194,11 @@ def init(args: argparse.Namespace) -> dict[str, Any]:
             del files[bundle_path]
         changed = [p for p, (data, _, _) in files.items() if read_optional(p) != data]
         if changed:
-            names = ", ".join(str(p) for p in changed)
+            config_path = on_unit(args.sysroot, CONFIG_PATH)
+            keys = (
+                _changed_keys(read_optional(config_path), table) if config_path in changed else []
+            )
+            names = ", ".join([*keys, *(str(p) for p in changed if p != config_path or not keys)])
             raise CommandError(
                 f"{key_path} already holds identity {device_id} and {names} would change; "
                 "use --force to replace the identity (the unit must then be enrolled again)"
@@ -229,32 +263,58 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="action", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--sysroot", "--root", type=Path, default=Path("/"), help="the unit's /")
-    common.add_argument("--json", action="store_true")
-    i = sub.add_parser("init", parents=[common], help="make the identity and the configuration")
-    i.add_argument("--checkpoint-id", required=True)
+    common.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    i = sub.add_parser(
+        "init",
+        parents=[common],
+        help="make the identity and the configuration",
+        description="Make this unit's key, its scanner.toml and its first trust data.",
+    )
+    i.add_argument("--checkpoint-id", required=True, help="the checkpoint's ID, e.g. HN-HBT-01")
     i.add_argument("--label", default="", help="where the unit stands, for people")
     i.add_argument("--broker", required=True, help="mqtt[s]://host[:port]")
     i.add_argument("--root-pub", required=True, type=Path, help="the root public key to pin")
     i.add_argument("--bundle", required=True, type=Path, help="the first trust bundle")
-    i.add_argument("--test-card", type=Path, help="a test card's QR text, for selftest")
-    i.add_argument("--state-dir", type=Path, default=STATE_DIR)
-    i.add_argument("--camera-source", choices=("picamera2", "opencv"), default="picamera2")
-    i.add_argument("--camera-fps", type=float, default=15.0)
+    i.add_argument(
+        "--test-card",
+        type=Path,
+        help="a file holding a test card's QR text (issue --kind test writes OUT.txt)",
+    )
+    i.add_argument("--state-dir", type=Path, default=STATE_DIR, help="outbox, trust data, identity")
+    i.add_argument(
+        "--camera-source",
+        choices=("picamera2", "opencv"),
+        default="picamera2",
+        help="the Pi camera, or a USB webcam or stream",
+    )
+    i.add_argument("--camera-fps", type=float, default=15.0, help="frames a second to read")
     i.add_argument("--camera-target", default="0", help="opencv: device index, file or URL")
-    i.add_argument("--focus", choices=("auto", "fixed"), default="auto")
-    i.add_argument("--green-pin", type=_pin, default=17)
-    i.add_argument("--red-pin", type=_pin, default=27)
-    i.add_argument("--amber-pin", type=_pin)
-    i.add_argument("--buzzer-pin", type=_pin)
+    i.add_argument(
+        "--focus", choices=("auto", "fixed"), default="auto", help="picamera2: focus mode"
+    )
+    i.add_argument("--green-pin", type=_pin, default=17, help="GPIO (BCM) of the green lamp")
+    i.add_argument("--red-pin", type=_pin, default=27, help="GPIO (BCM) of the red lamp")
+    i.add_argument("--amber-pin", type=_pin, help="GPIO (BCM) of an amber lamp (default: none)")
+    i.add_argument("--buzzer-pin", type=_pin, help="GPIO (BCM) of a buzzer (default: none)")
     i.add_argument("--active-low", action="store_true", help="relay boards that switch on low")
     i.add_argument("--force", action="store_true", help="replace an existing identity")
-    e = sub.add_parser("enroll", parents=[common], help="a signed enrollment request")
-    e.add_argument("--technician", required=True)
+    e = sub.add_parser(
+        "enroll",
+        parents=[common],
+        help="a signed enrollment request",
+        description="Write the request central ops turn into this unit's broker credentials.",
+    )
+    e.add_argument("--technician", required=True, help="your name, for ops' records")
     e.add_argument("--out", type=Path, help="write the request here (default: print it)")
     e.add_argument("--qr", action="store_true", help="also show it as a QR code on the console")
     e.add_argument("--png", type=Path, help="also write it as a QR code image")
-    c = sub.add_parser("install-credentials", parents=[common], help="open and install credentials")
-    c.add_argument("file", type=Path)
+    c = sub.add_parser(
+        "install-credentials",
+        parents=[common],
+        help="open and install credentials",
+        description="Open the sealed credentials from central ops with this unit's key.",
+    )
+    c.add_argument("file", type=Path, help="the creds.sealed file from central ops")
     return p
 
 

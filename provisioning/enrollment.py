@@ -24,9 +24,10 @@ from scanner.cli.kit import (
     parser,
     print_json,
 )
+from scanner.errors import KeyFileError
 from scanner.trust.files import atomic_write
 from scanner.trust.identity import device_id_for
-from scanner.trust.keys import KeyFileError, load_private_key
+from scanner.trust.keys import load_private_key
 from scanner.uplink.config import DEFAULT_TOPIC_ROOT, parse_broker_url
 
 REQUEST_TYPE = "checkpoint-enrollment-request"
@@ -117,7 +118,7 @@ def _accept_parser() -> argparse.ArgumentParser:
         "checkpoint-provision enroll-accept",
         "Verify an enrollment request; make sealed broker credentials and Mosquitto lines.",
     )
-    p.add_argument("--request", required=True, type=Path)
+    p.add_argument("--request", required=True, type=Path, help="the unit's enroll.json")
     p.add_argument("--out", required=True, type=Path, help="the sealed credentials file")
     p.add_argument(
         "--ops-key", required=True, type=Path, help="signs the credentials (the bundle's ops key)"
@@ -125,17 +126,22 @@ def _accept_parser() -> argparse.ArgumentParser:
     p.add_argument("--mosquitto-passwd", required=True, type=Path, help="password_file to add to")
     p.add_argument("--mosquitto-acl", required=True, type=Path, help="acl_file to add to")
     p.add_argument("--broker", help="broker URL for the unit (default: keep its own)")
-    p.add_argument("--topic-root", default=DEFAULT_TOPIC_ROOT)
+    p.add_argument("--topic-root", default=DEFAULT_TOPIC_ROOT, help="MQTT topic prefix")
+    p.add_argument(
+        "--iterations",
+        type=int,
+        default=mosquitto.DEFAULT_ITERATIONS,
+        help="PBKDF2 rounds of the Mosquitto password hash",
+    )
     p.add_argument("--broker-ca", type=Path, help="CA certificate (PEM) the unit trusts")
     p.add_argument("--client-ca", type=Path, help="CA certificate (PEM) for mutual TLS")
     p.add_argument("--client-ca-key", type=Path, help="its private key (PEM, mode 0600)")
-    p.add_argument("--iterations", type=int, default=mosquitto.DEFAULT_ITERATIONS)
     p.add_argument(
         "--max-age-days",
         type=float,
         help="refuse older requests (off by default: a Pi without RTC may date them wrongly)",
     )
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     return p
 
 

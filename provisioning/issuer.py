@@ -10,13 +10,14 @@ import numpy as np
 from nacl.signing import SigningKey
 
 from scanner.cli.kit import CommandError, command, parse_instant, parser, print_json
+from scanner.errors import ClaimsError, KeyFileError
 from scanner.formats.cose import sign1
 from scanner.formats.cp1 import qrtext
-from scanner.formats.cp1.claims import ClaimsError, encode_claims
+from scanner.formats.cp1.claims import encode_claims
 from scanner.formats.qrimage import qr_version, render_qr
 from scanner.model import Holder, PassInfo, PassKind
 from scanner.trust.bundle import IssuerKey, encode_bundle
-from scanner.trust.keys import KeyFileError, load_private_key, load_public_key
+from scanner.trust.keys import load_private_key, load_public_key
 from scanner.trust.revocation_update import encode_update
 
 
@@ -40,19 +41,24 @@ def _signing_key(path: Path) -> SigningKey:
 @command
 def main_issue(argv: list[str]) -> int:
     p = parser("checkpoint-provision issue", "Issue a signed pass as QR text and a PNG.")
-    p.add_argument("--issuer-key", required=True, type=Path)
-    p.add_argument("--pass-id", required=True)
+    p.add_argument("--issuer-key", required=True, type=Path, help="the issuer's private key")
+    p.add_argument("--pass-id", required=True, help="the pass ID (cti), unique per pass")
     p.add_argument("--holder", required=True, help="display name as on the citizen ID card")
     p.add_argument("--id-last4", default="0000", help="last digits of the ID number, never all")
-    p.add_argument("--kind", choices=[k.name.lower() for k in PassKind], default="travel")
+    p.add_argument(
+        "--kind",
+        choices=[k.name.lower() for k in PassKind],
+        default="travel",
+        help="test: a technician's test card, never logged as a scan",
+    )
     p.add_argument("--issuer-name", default="VN-CP", help="iss claim; short: it is in every QR")
-    p.add_argument("--not-before", required=True)
-    p.add_argument("--not-after", required=True)
-    p.add_argument("--issued-at", help="default: now")
+    p.add_argument("--not-before", required=True, help="first valid instant, ISO 8601 with a zone")
+    p.add_argument("--not-after", required=True, help="last valid instant, ISO 8601 with a zone")
+    p.add_argument("--issued-at", help="the signing instant, ISO 8601 (default: now)")
     p.add_argument(
         "--out", required=True, type=Path, help="path prefix: writes OUT.txt and OUT.png"
     )
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     args = p.parse_args(argv)
     if not (args.id_last4.isdigit() and len(args.id_last4) <= 6):
         raise CommandError("--id-last4 takes at most 6 digits: never the full ID number")
@@ -100,7 +106,7 @@ def main_trust_bundle(argv: list[str]) -> int:
     p = parser(
         "checkpoint-provision trust-bundle", "Build and sign a trust bundle with the root key."
     )
-    p.add_argument("--root-key", required=True, type=Path)
+    p.add_argument("--root-key", required=True, type=Path, help="the root private key")
     p.add_argument(
         "--issuer-pub",
         required=True,
@@ -115,16 +121,28 @@ def main_trust_bundle(argv: list[str]) -> int:
         default=[],
         help="an issuer key listed as revoked: its passes fail key_not_valid",
     )
-    p.add_argument("--issuer-not-before", default="1970-01-01T00:00:00Z")
-    p.add_argument("--issuer-not-after", help="default: the bundle's expiry")
-    p.add_argument("--revocation-pub", required=True, type=Path)
-    p.add_argument("--ops-pub", type=Path)
-    p.add_argument("--version", required=True, type=int)
-    p.add_argument("--issued-at", help="default: now")
-    p.add_argument("--expires", required=True)
-    p.add_argument("--stale-after-days", type=float, default=7.0)
-    p.add_argument("--out", required=True, type=Path)
-    p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--issuer-not-before",
+        default="1970-01-01T00:00:00Z",
+        help="passes signed before this are key_not_valid",
+    )
+    p.add_argument(
+        "--issuer-not-after", help="passes signed after this are key_not_valid (default: --expires)"
+    )
+    p.add_argument(
+        "--revocation-pub", required=True, type=Path, help="the key that signs revocation updates"
+    )
+    p.add_argument("--ops-pub", type=Path, help="the key that signs commands to units")
+    p.add_argument(
+        "--version", required=True, type=int, help="bundle version; units refuse a lower one"
+    )
+    p.add_argument("--issued-at", help="the signing instant, ISO 8601 (default: now)")
+    p.add_argument("--expires", required=True, help="bundle expiry, ISO 8601; then it fails closed")
+    p.add_argument(
+        "--stale-after-days", type=float, default=7.0, help="age at which units show degraded"
+    )
+    p.add_argument("--out", required=True, type=Path, help="the file to write")
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     args = p.parse_args(argv)
     if args.version < 1:
         raise CommandError("--version must be at least 1")
@@ -169,17 +187,19 @@ def main_trust_bundle(argv: list[str]) -> int:
 @command
 def main_revoke(argv: list[str]) -> int:
     p = parser("checkpoint-provision revoke", "Sign a revocation update (a delta by default).")
-    p.add_argument("--revocation-key", required=True, type=Path)
-    p.add_argument("--serial", required=True, type=int)
+    p.add_argument("--revocation-key", required=True, type=Path, help="the revocation private key")
+    p.add_argument(
+        "--serial", required=True, type=int, help="update number, one more than the last"
+    )
     p.add_argument("--pass-id", action="append", default=[], help="revoke this pass (repeatable)")
     p.add_argument("--unrevoke", action="append", default=[], help="lift a revocation (repeatable)")
     p.add_argument("--ids-file", type=Path, help="one pass ID a line, added to --pass-id")
     p.add_argument(
         "--snapshot", action="store_true", help="the full list, replacing what devices have"
     )
-    p.add_argument("--issued-at", help="default: now")
-    p.add_argument("--out", required=True, type=Path)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--issued-at", help="the signing instant, ISO 8601 (default: now)")
+    p.add_argument("--out", required=True, type=Path, help="the file to write")
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     args = p.parse_args(argv)
     if args.serial < 1:
         raise CommandError("--serial must be at least 1")

@@ -7,7 +7,8 @@ from pathlib import Path
 from nacl.signing import SigningKey
 
 from scanner.cli.kit import CommandError, command, parser, print_json
-from scanner.trust.keys import KeyFileError, kid_hex, public_key_text, write_private_key
+from scanner.errors import KeyFileError
+from scanner.trust.keys import kid_hex, public_key_text, write_private_key
 
 ROLES = ("root", "issuer", "revocation", "ops", "device")
 
@@ -30,11 +31,11 @@ def generate(out: Path) -> tuple[Path, Path, str]:
 @command
 def main(argv: list[str]) -> int:
     p = parser("checkpoint-provision keygen", "Generate an Ed25519 key pair for a role.")
-    p.add_argument("--role", required=True, choices=ROLES)
+    p.add_argument("--role", required=True, choices=ROLES, help="what the key will sign")
     p.add_argument(
         "--out", required=True, type=Path, help="path prefix: writes OUT.key and OUT.pub"
     )
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     args = p.parse_args(argv)
     private, public, kid = generate(args.out)
     if args.json:

@@ -19,7 +19,8 @@ from nacl.exceptions import CryptoError
 from nacl.public import SealedBox
 from nacl.signing import SigningKey, VerifyKey
 
-from scanner.formats.cose import SignedObjectError, deterministic_dumps, open_signed, sign1
+from scanner.errors import SignedObjectError
+from scanner.formats.cose import deterministic_dumps, open_signed, sign1
 from scanner.trust.identity import device_id_for
 from scanner.uplink.config import DEFAULT_TOPIC_ROOT
 

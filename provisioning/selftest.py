@@ -14,20 +14,20 @@ from typing import Any
 from provisioning import selftest_hw as hw
 from provisioning.selftest_hw import Check
 from provisioning.sysroot import CONFIG_PATH, TEST_CARD_PATH, on_unit
-from scanner.cli.kit import command, format_instant, parser, print_json
-from scanner.config.convert import ConfigError
+from scanner.cli.kit import EXIT_FAILED, EXIT_OK, command, format_instant, parser, print_json
 from scanner.config.load import Config, load
 from scanner.demo import samples
+from scanner.errors import ConfigError, IdentityError, KeyFileError, TrustStoreError
 from scanner.lights.gpio import make_pin_factory
 from scanner.model import ClockState, TrustState
 from scanner.outbox.queue import OUTBOX_FILENAME
 from scanner.trust.bundle import TrustBundle, parse_bundle
 from scanner.trust.clock import TrustedClock
-from scanner.trust.identity import IdentityError, load_identity
-from scanner.trust.keys import KeyFileError, load_public_key
+from scanner.trust.identity import load_identity
+from scanner.trust.keys import load_public_key
 from scanner.trust.revocation_set import RevocationSet
 from scanner.trust.snapshot import TrustSnapshot
-from scanner.trust.store import TrustStore, TrustStoreError
+from scanner.trust.store import TrustStore
 from scanner.uplink.config import parse_broker_url
 from scanner.uplink.session import Connection, Will
 
@@ -188,7 +188,11 @@ def run(args: argparse.Namespace, pin_factory: Any = None) -> tuple[list[Check],
     card_path = args.test_card or on_unit(root, TEST_CARD_PATH)
     text, own = hw.read_card(card_path, lambda: sample.by_name("test-card").text)
     lamps = {"lights_config": config.lights, "factory": factory}
-    if own and snapshot is not None:
+    if args.test_card is not None and not own:
+        # A card the technician named must be the one checked, never the built-in sample.
+        card = Check("test_card", "fail", f"--test-card {args.test_card}: cannot read it")
+        shown = Check("display", "skip", "no test card to show")
+    elif own and snapshot is not None:
         card = hw.test_card(text, snapshot, now=now, clock=clock_state, own_keys=True, **lamps)
         shown = hw.display(config, text, snapshot, now=now, clock=clock_state)
     elif own:
@@ -212,23 +216,66 @@ def _sample_bundle(sample: samples.SampleSet) -> TrustBundle:
     return parse_bundle(sample.bundle, sample.keys.root.verify_key)
 
 
+STATUSES = """\
+Each line is one check:
+  pass  checked and working
+  warn  working, but read the line: normal at the roadside only for `clock`
+        (not synchronised until the unit reaches NTP) and `lights` (not
+        confirmed without --confirm); any other warning needs a fix or a reason
+  skip  not checkable here (mock pins, no camera module, no display configured)
+  fail  the unit will not work as configured: do not leave it
+exit status: 0 no check failed (warnings and skips allowed), 1 at least one
+failed (with --strict, also a warning), 2 the selftest could not run."""
+
+
+STATUS_ORDER = ("pass", "warn", "skip", "fail")
+
+
+def _summary(checks: list[Check]) -> str:
+    return ", ".join(f"{sum(c.status == s for c in checks)} {s}" for s in STATUS_ORDER)
+
+
 @command
 def main(argv: list[str]) -> int:
-    p = parser("checkpoint-provision selftest", "Check this unit end to end before leaving it.")
-    p.add_argument("--sysroot", "--root", type=Path, default=Path("/"))
-    p.add_argument("--json", action="store_true")
+    p = parser(
+        "checkpoint-provision selftest", "Check this unit end to end before leaving it.", STATUSES
+    )
+    p.add_argument("--sysroot", "--root", type=Path, default=Path("/"), help="the unit's /")
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     p.add_argument("--confirm", action="store_true", help="ask whether the lamps lit")
-    p.add_argument("--test-card", type=Path, help="QR text of a test card (default: installed)")
-    p.add_argument("--camera-seconds", type=float, default=2.0)
-    p.add_argument("--bench-seconds", type=float, default=3.0)
-    p.add_argument("--broker-timeout", type=float, default=5.0)
+    p.add_argument(
+        "--strict", action="store_true", help="a warning fails the unit too (exit status 1)"
+    )
+    p.add_argument(
+        "--test-card",
+        type=Path,
+        help="a file holding a test card's QR text (default: the one device init installed)",
+    )
+    p.add_argument(
+        "--camera-seconds", type=float, default=2.0, help="how long to measure the frame rate"
+    )
+    p.add_argument(
+        "--bench-seconds", type=float, default=3.0, help="how long to measure decode speed"
+    )
+    p.add_argument(
+        "--broker-timeout", type=float, default=5.0, help="seconds to wait for the broker"
+    )
     args = p.parse_args(argv)
     checks, device_id = run(args)
-    ok = not any(c.status == "fail" for c in checks)
+    failing = ("fail", "warn") if args.strict else ("fail",)
+    ok = not any(c.status in failing for c in checks)
     if args.json:
-        print_json({"ok": ok, "device_id": device_id, "checks": [c.to_json() for c in checks]})
+        print_json(
+            {
+                "ok": ok,
+                "device_id": device_id,
+                "summary": {s: sum(c.status == s for c in checks) for s in STATUS_ORDER},
+                "checks": [c.to_json() for c in checks],
+            }
+        )
     else:
         for check in checks:
             print(f"{check.status.upper():5} {check.name:13} {check.detail}")
-        print("unit OK" if ok else "unit NOT OK: fix the failed checks")
-    return 0 if ok else 1
+        verdict = "unit OK" if ok else f"unit NOT OK: fix the {' and '.join(failing)} lines"
+        print(f"{verdict} ({_summary(checks)})")
+    return EXIT_OK if ok else EXIT_FAILED

@@ -19,15 +19,16 @@ import numpy as np
 from gpiozero import LED, Buzzer
 from gpiozero.exc import GPIOZeroError
 
-from scanner.app import StartupError, build_source
+from scanner.app import build_source
 from scanner.bench.device import PacedFrames
 from scanner.bench.device import run as bench_run
-from scanner.camera.errors import SourceError
-from scanner.camera.synthetic import SyntheticConfig, SyntheticSource
+from scanner.camera.config import SyntheticConfig
+from scanner.camera.synthetic import SyntheticSource
 from scanner.config.load import Config
 from scanner.decide.decode import Decoder
 from scanner.decide.verify import verify_text
 from scanner.display.backends import open_display
+from scanner.errors import SourceError, StartupError
 from scanner.formats.qrimage import render_qr
 from scanner.lights.gpio import GpioIndicator, LampState
 from scanner.lights.signals import LightsConfig, Signal, signal_for

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scanner.cli.kit import CommandError
-from scanner.config.convert import ConfigError
 from scanner.config.load import Config, parse
+from scanner.errors import ConfigError, IdentityError
 from scanner.trust.files import fsync_dir
-from scanner.trust.identity import Identity, IdentityError, load_identity
+from scanner.trust.identity import Identity, load_identity
 
 CONFIG_PATH = Path("/etc/checkpoint-scanner/scanner.toml")
 ROOT_PUB_PATH = Path("/etc/checkpoint-scanner/root.pub")

@@ -1,13 +1,12 @@
 """The composition root: builds every part from the Config, starts them in order, stops in reverse.
 
-`checkpoint-scanner run --config FILE` is `main` here. Nothing else in the
+`checkpoint-scanner run` (scanner.cli.run) starts it. Nothing else in the
 package constructs hardware, opens the outbox or connects to the broker.
 """
 
 from __future__ import annotations
 
 import logging
-import signal
 import sqlite3
 import threading
 import time
@@ -20,35 +19,36 @@ from scanner.camera.opencv import OpenCVSource
 from scanner.camera.picam import PicamSource
 from scanner.camera.replay import ReplaySource
 from scanner.camera.synthetic import SyntheticSource
-from scanner.cli.kit import CommandError, command, parser
-from scanner.config.convert import ConfigError
-from scanner.config.load import CameraSection, Config, load
+from scanner.config.load import CameraSection, Config
 from scanner.decide.debounce import DebounceConfig, Debouncer
 from scanner.decide.decode import Decoder
 from scanner.decide.step import Decision, ScanStep
 from scanner.decide.verify import Verifier
 from scanner.display.backends import open_display
 from scanner.display.base import Display
+from scanner.errors import (
+    IdentityError,
+    KeyFileError,
+    OutboxError,
+    StartupError,
+    TrustStoreError,
+)
 from scanner.lights.gpio import GpioIndicator, make_pin_factory
 from scanner.lights.signals import Indicator, Signal
-from scanner.model import ClockState
-from scanner.outbox.events import EventKind, OutboxEvent
-from scanner.outbox.queue import Fill, Outbox, OutboxFullError
+from scanner.model import Fill
+from scanner.outbox.events import OutboxEvent
+from scanner.outbox.queue import Outbox
 from scanner.run.notify import Notifier
 from scanner.run.scanloop import ScanLoop
 from scanner.trust.clock import TrustedClock
-from scanner.trust.identity import Identity, IdentityError, load_identity
-from scanner.trust.keys import KeyFileError, load_public_key
-from scanner.trust.store import TrustStore, TrustStoreError
+from scanner.trust.identity import Identity, load_identity
+from scanner.trust.keys import load_public_key
+from scanner.trust.store import TrustStore
 from scanner.uplink.commands import CommandGate
 from scanner.uplink.downlink import Downlink, DownlinkActions
 from scanner.uplink.service import Uplink
 
 log = logging.getLogger(__name__)
-
-
-class StartupError(Exception):
-    """The unit cannot start: one line saying what is missing."""
 
 
 def build_source(camera: CameraSection) -> FrameSource:
@@ -76,7 +76,12 @@ def _read_secret(path: Path | None) -> str | None:
 
 
 class App:
-    """One checkpoint unit: identity, trust, outbox, lights, camera, uplink, scan loop."""
+    """One checkpoint unit: identity, trust, outbox, lights, camera, uplink, scan loop.
+
+    Built in one phase: the constructor makes each part whole, in dependency
+    order, or closes what it made and raises StartupError. `start` then goes
+    live (uplink thread, camera, READY=1); `stop` runs the closers in reverse.
+    """
 
     def __init__(
         self,
@@ -90,32 +95,45 @@ class App:
         on_decision: Callable[[Decision], None] | None = None,
     ) -> None:
         self.config = config
-        self._source = source
-        self._indicator = indicator
-        self._display = display
         self._pin_factory = pin_factory
         self._notifier = notifier or Notifier()
         self._on_decision = on_decision
         self._started = time.monotonic()
-        self.identity: Identity | None = None
-        self.outbox: Outbox | None = None
-        self.store: TrustStore | None = None
-        self.uplink: Uplink | None = None
-        self.loop: ScanLoop | None = None
         self._closers: list[Callable[[], None]] = []
-        self._downlink: Downlink | None = None
-
-    # -- start, in dependency order ---------------------------------------------------------
-
-    def start(self) -> None:
-        """Bring everything up; raises StartupError with one line on what is wrong."""
-        config = self.config
         try:
-            self.identity = load_identity(config.device.identity_key, config.device.device_id)
-            root = load_public_key(config.trust.root_pub)
-            self.store = TrustStore(config.trust_dir, root)
-        except (IdentityError, KeyFileError, TrustStoreError) as exc:
+            self.identity = self._load_identity()
+            self.store = self._open_trust()
+            self.clock = self._open_clock()
+            self.outbox = self._open_outbox()
+            # Everything `alert` needs exists from here on; the parts below may alert.
+            self.uplink = self._make_uplink() if config.mqtt is not None else None
+            self.indicator = indicator or self._gpio_indicator()
+            self._closers.append(self.indicator.close)
+            self.display = display or self._open_display()
+            self._closers.append(self.display.close)
+            self.loop = self._make_loop(source or build_source(config.camera))
+        except BaseException:
+            self.stop()
+            raise
+
+    # -- the parts, in dependency order ----------------------------------------------------
+
+    def _load_identity(self) -> Identity:
+        device = self.config.device
+        try:
+            return load_identity(device.identity_key, device.device_id)
+        except IdentityError as exc:
             raise StartupError(str(exc)) from None
+
+    def _open_trust(self) -> TrustStore:
+        try:
+            root = load_public_key(self.config.trust.root_pub)
+            return TrustStore(self.config.trust_dir, root)
+        except (KeyFileError, TrustStoreError) as exc:
+            raise StartupError(str(exc)) from None
+
+    def _open_clock(self) -> TrustedClock:
+        config = self.config
         clock = TrustedClock(
             config.device.state_dir / "clock-floor",
             synced=config.trust.sync_flag.exists,
@@ -123,51 +141,65 @@ class App:
         )
         clock.observe(self.store.snapshot().bundle.issued_at)
         self._closers.append(clock.flush)
+        return clock
+
+    def _open_outbox(self) -> Outbox:
+        config = self.config
         try:
-            self.outbox = Outbox(
+            outbox = Outbox(
                 config.device.state_dir,
                 max_bytes=config.outbox.max_bytes,
                 on_fill=self._outbox_fill,
             )
         except (OSError, ValueError, sqlite3.Error) as exc:
             raise StartupError(f"outbox in {config.device.state_dir}: {exc}") from None
-        self._closers.append(self.outbox.close)
-        indicator = self._indicator or self._gpio_indicator()
-        self._closers.append(indicator.close)
-        display = self._display or open_display(
-            config.display,
-            label=config.device.label or config.device.checkpoint_id,
+        self._closers.append(outbox.close)
+        return outbox
+
+    def _open_display(self) -> Display:
+        return open_display(
+            self.config.display,
+            label=self.config.device.label or self.config.device.checkpoint_id,
             on_fault=lambda fault: self.alert("display_fault", {"fault": fault}),
         )
-        self._closers.append(display.close)
-        if config.mqtt is not None:
-            self.uplink = self._make_uplink(clock)
+
+    def _make_loop(self, source: FrameSource) -> ScanLoop:
+        config = self.config
         step = ScanStep(
             decoder=Decoder(budget_ms=config.decoder.budget_ms),
             debouncer=Debouncer(DebounceConfig(gap_s=config.decoder.debounce_gap_s)),
-            verifier=Verifier(self.store.snapshot, clock, config.policy),
-            indicator=indicator,
+            verifier=Verifier(self.store.snapshot, self.clock, config.policy),
+            indicator=self.indicator,
             outbox=self.outbox,
             device_id=self.identity.device_id,
             checkpoint_id=config.device.checkpoint_id,
-            display=display,
+            display=self.display,
             on_decision=self._decided,
-            on_outbox_full=lambda: self.alert("outbox_full", {"dropped": "scan"}),
+            on_outbox_full=lambda: self.alert("outbox_full", {"held": "scan"}),
+            on_log_trouble=lambda t: self.alert("log_failed", {"reason": t.reason}),
+            on_log_recovered=lambda t: self.alert(
+                "log_recovered", {"reason": t.reason, "held": t.held, "lost": t.lost}
+            ),
         )
-        self.loop = ScanLoop(
+        return ScanLoop(
             step=step,
-            source=self._source or build_source(config.camera),
+            source=source,
             camera=config.camera,
-            indicator=indicator,
+            indicator=self.indicator,
             notifier=self._notifier,
-            health_inputs=lambda: (self.store, clock, self.outbox),
+            health_inputs=lambda: (self.store, self.clock, self.outbox),
             alert=self.alert,
-            display=display,
+            display=self.display,
             uplink_connected=self._uplink_connected if self.uplink else None,
             telemetry=self._telemetry,
             telemetry_every_s=config.outbox.telemetry_every_s,
             policy=config.policy,
         )
+
+    # -- going live ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Go live: the uplink thread, the camera, READY=1 for systemd."""
         if self.uplink is not None:
             self.uplink.start()
             self._closers.append(self.uplink.stop)
@@ -175,7 +207,7 @@ class App:
         self._notifier.ready()
         log.info(
             "checkpoint %s: device %s ready (bundle v%d, revocations %d)",
-            config.device.checkpoint_id,
+            self.config.device.checkpoint_id,
             self.identity.device_id,
             self.store.snapshot().bundle.version,
             self.store.snapshot().revocation_serial,
@@ -189,15 +221,16 @@ class App:
                 self.alert("lights_simulated", {"reason": "no GPIO library works on this host"})
         return GpioIndicator(self.config.lights, factory)
 
-    def _make_uplink(self, clock: TrustedClock) -> Uplink:
+    def _make_uplink(self) -> Uplink:
         mqtt = self.config.mqtt
-        if self.identity is None or self.outbox is None or self.store is None or mqtt is None:
-            raise StartupError("uplink built before identity, outbox and trust store")
+        assert mqtt is not None  # built only when [mqtt] is configured
         try:
             uplink_config = mqtt.uplink_config(
                 device_id=self.identity.device_id,
                 state_dir=self.config.device.state_dir,
                 password=_read_secret(mqtt.password_file),
+                checkpoint_id=self.config.device.checkpoint_id,
+                label=self.config.device.label,
             )
         except ValueError as exc:
             raise StartupError(f"mqtt: {exc}") from None
@@ -207,7 +240,7 @@ class App:
             self.outbox,
             self.identity.key,
             heartbeat=self._heartbeat,
-            on_downlink=lambda message: self._downlink.handle(message) if self._downlink else None,
+            on_downlink=lambda message: downlink.handle(message),  # noqa: PLW0108 - made below
             on_alert=self.alert,
         )
         actions = DownlinkActions(
@@ -218,21 +251,21 @@ class App:
             command_result=uplink.publish_command_result,
             request_catchup=uplink.request_trust_catchup,
         )
-        self._downlink = Downlink(self.store, gate, clock, actions)
+        downlink = Downlink(self.store, gate, self.clock, actions)
         return uplink
 
     # -- running ------------------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
         """The scan loop, on the calling thread, until `stop` is set."""
-        assert self.loop is not None
         self.loop.run(stop)
 
     def stop(self) -> None:
-        """Tear down in reverse order of start; safe after a failed start."""
+        """Tear down in reverse order of construction; safe after a failed one, and twice."""
         self._notifier.stopping()
-        if self.loop is not None:
-            self.loop.close_camera()
+        loop: ScanLoop | None = getattr(self, "loop", None)  # absent if construction failed
+        if loop is not None:
+            loop.close_camera()
         while self._closers:
             closer = self._closers.pop()
             try:
@@ -246,45 +279,34 @@ class App:
     def alert(self, code: str, detail: Mapping[str, object]) -> None:
         """A durable alert through the outbox; straight to the uplink if the outbox refuses."""
         log.warning("alert %s %s", code, dict(detail))
-        if self.outbox is None or self.identity is None:
-            return
-        clock_state = self.loop.health().clock if self.loop is not None else ClockState.UNSYNCED
-        event = OutboxEvent(
-            kind=EventKind.ALERT,
-            device_id=self.identity.device_id,
-            checkpoint_id=self.config.device.checkpoint_id,
-            wall_time=time.time(),
-            clock=clock_state,
-            code=code,
-            detail={k: _scalar(v) for k, v in detail.items()},
-        )
+        event = self._event(code, {k: _scalar(v) for k, v in detail.items()})
         try:
             self.outbox.record(event)
-        except OutboxFullError:
+        except OutboxError as exc:
+            # Full or failing disk: ops still hear of it, signed but not stored.
             if self.uplink is not None:
-                self.uplink.alert_now(code, "outbox full", detail)
+                self.uplink.alert_now(code, str(exc), detail)
             return
         if self.uplink is not None:
             self.uplink.wake()
 
     def _telemetry(self) -> None:
         """A durable health record (kind telemetry): shed first when the outbox fills."""
-        if self.outbox is None or self.identity is None or self.loop is None:
-            return
-        figures = self.loop.heartbeat(self._started)
-        event = OutboxEvent(
-            kind=EventKind.TELEMETRY,
+        event = self._event("health", _flat(self.loop.heartbeat(self._started))).as_telemetry()
+        try:
+            self.outbox.record(event)
+        except OutboxError as exc:
+            log.warning("health record not kept: %s", exc)
+
+    def _event(self, code: str, detail: dict[str, Scalar]) -> OutboxEvent:
+        return OutboxEvent.alert(
+            code,
+            detail,
             device_id=self.identity.device_id,
             checkpoint_id=self.config.device.checkpoint_id,
             wall_time=time.time(),
-            clock=self.loop.health().clock,
-            code="health",
-            detail=_flat(figures),
+            clock=self.clock.now()[1],
         )
-        try:
-            self.outbox.record(event)
-        except OutboxFullError:
-            log.warning("outbox full: health record not kept")
 
     def _outbox_fill(self, level: Fill) -> None:
         if level is not Fill.OK:
@@ -301,11 +323,10 @@ class App:
         return self.uplink is not None and self.uplink.connected
 
     def _identify(self) -> None:
-        if self.loop is not None:
-            self.loop.indicator.show(Signal.IDENTIFY)
+        self.indicator.show(Signal.IDENTIFY)
 
     def _heartbeat(self) -> Mapping[str, object]:
-        return self.loop.heartbeat(self._started) if self.loop is not None else {}
+        return self.loop.heartbeat(self._started)
 
 
 def _flat(figures: Mapping[str, object], prefix: str = "") -> dict[str, Scalar]:
@@ -328,34 +349,3 @@ def _scalar(value: object) -> Scalar:
     if isinstance(value, list | tuple):
         return ",".join(str(v) for v in value)
     return str(value)
-
-
-@command
-def main(argv: list[str]) -> int:
-    p = parser("checkpoint-scanner run", "Run the checkpoint unit (normally under systemd).")
-    p.add_argument("--config", type=Path, default=Path("/etc/checkpoint-scanner/scanner.toml"))
-    p.add_argument("--log-level", default="INFO")
-    args = p.parse_args(argv)
-    # journald adds the time and unit: log level and module only.
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    try:
-        config = load(args.config)
-    except ConfigError as exc:
-        raise CommandError(str(exc)) from None
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    app = App(config)
-    try:
-        app.start()
-        app.run(stop)
-    except StartupError as exc:
-        raise CommandError(str(exc), status=1) from None
-    except (OSError, ValueError) as exc:
-        # Configuration is validated before this point; anything left is the host
-        # (a full disk, a device file). One line for the journal, not a traceback.
-        log.exception("cannot start")
-        raise CommandError(f"cannot start: {exc}", status=1) from None
-    finally:
-        app.stop()
-    return 0

@@ -105,3 +105,72 @@ class Verdict:
     @property
     def pass_id(self) -> str | None:
         return self.info.pass_id if self.info is not None else None
+
+    @property
+    def test_card(self) -> bool:
+        """A signed test card, accepted or not: never a traveller scan in any log or count."""
+        return self.info is not None and self.info.kind is PassKind.TEST
+
+    @property
+    def label(self) -> str:
+        """What outputs call it: ``test_card`` for an accepted test card, else the outcome.
+
+        A technician's card is never shown or counted as a traveller's ``accept``;
+        a refused one stays ``reject`` (with its kind ``test`` beside it).
+        """
+        return "test_card" if self.test_card and self.accepted else self.outcome.value
+
+
+# -- the unit's health: what the background light, the screen and heartbeats report ----------
+
+
+class Fill(enum.IntEnum):
+    """How full the store is, as the alert thresholds of the issue (percent of the bound)."""
+
+    OK = 0
+    HALF = 50
+    HIGH = 80
+    CRITICAL = 95
+
+
+class DeviceState(enum.StrEnum):
+    """The background pattern shown while no signal is."""
+
+    IDLE = "idle"  # all off
+    DEGRADED = "degraded"  # still verifying, but trust data stale, clock untrusted or outbox full
+    FAULT = "fault"  # not verifying: no camera
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """Everything that decides the background light, with the reasons."""
+
+    camera_ok: bool
+    trust: TrustState
+    clock: ClockState
+    outbox_fill: Fill
+    unlogged: int = 0  # decisions shown that the outbox could not take (held in memory)
+    revocations: RevocationState = RevocationState.FRESH
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        found = []
+        if not self.camera_ok:
+            found.append("no_camera")
+        if self.trust is not TrustState.FRESH:
+            found.append(f"trust_{self.trust.value}")
+        if self.revocations is not RevocationState.FRESH:
+            found.append(f"revocations_{self.revocations.value}")
+        if self.clock in (ClockState.UNSYNCED, ClockState.BEHIND):
+            found.append(f"clock_{self.clock.value}")
+        if self.outbox_fill >= Fill.HIGH:
+            found.append(f"outbox_{int(self.outbox_fill)}pct")
+        if self.unlogged:
+            found.append("log_failed")
+        return tuple(found)
+
+    @property
+    def state(self) -> DeviceState:
+        if not self.camera_ok:
+            return DeviceState.FAULT
+        return DeviceState.DEGRADED if self.reasons else DeviceState.IDLE

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -12,9 +11,12 @@ from pathlib import Path
 import numpy as np
 import zxingcpp
 
-from scanner.camera.errors import ImageError
+from scanner.bench.targets import Target, judged, lines
 from scanner.camera.images import load_gray
+from scanner.cli.kit import command
+from scanner.cli.kit import parser as kit_parser
 from scanner.decide.decode import Decoder
+from scanner.errors import ImageError
 
 SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"})
 # The reference: one bare call, QR only. Plain text mode costs the same as the default and
@@ -66,8 +68,9 @@ def measure(path: Path, decoder: Decoder, repeat: int) -> tuple[bool, bool, floa
     return ours_ok, bare_ok, statistics.median(ours_t), statistics.median(bare_t)
 
 
+@command
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="checkpoint-scanner bench decode")
+    parser = kit_parser("checkpoint-scanner bench decode", (__doc__ or "").split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, required=True, help="folder of image + .txt pairs")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per image (median)")
     parser.add_argument("--json", action="store_true", help="print JSON only")
@@ -94,7 +97,11 @@ def main(argv: list[str]) -> int:
     every = [r for rows in folders.values() for r in rows]
     per_folder = {name: _summary(rows) for name, rows in folders.items()}
     total = _summary(every)
-    report = {"folders": per_folder, "total": total, "errors": errors}
+    report = judged(
+        {"folders": per_folder, "total": total, "errors": errors},
+        # The shared corpus's 113 photos: at least 110, and never fewer than bare zxing-cpp.
+        [Target("total.decoded", ">=", 110), Target("total.decoded", ">=", total["bare_decoded"])],
+    )
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -103,4 +110,5 @@ def main(argv: list[str]) -> int:
                 f"{name:>12}  {s['decoded']}/{s['images']} (bare {s['bare_decoded']})  "
                 f"p50 {s['ms_p50']} ms  p95 {s['ms_p95']} ms  (bare p50 {s['bare_ms_p50']} ms)"
             )
+        print("\n".join(lines(report)))
     return 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import threading
 import time
@@ -10,12 +9,15 @@ import time
 import numpy as np
 
 from scanner.camera.base import Frame, FrameSource
-from scanner.camera.errors import SourceError
+from scanner.camera.config import PicamConfig, SyntheticConfig
 from scanner.camera.latest import FrameGrabber
-from scanner.camera.picam import PicamConfig, PicamSource
-from scanner.camera.synthetic import SyntheticConfig, SyntheticSource
+from scanner.camera.picam import PicamSource
+from scanner.camera.synthetic import SyntheticSource
+from scanner.cli.kit import command
+from scanner.cli.kit import parser as kit_parser
 from scanner.decide.debounce import Debouncer
 from scanner.decide.decode import Decoder
+from scanner.errors import SourceError
 
 CPU_LIMIT = 0.5  # cores: the rest is for verification, uplink and the OS
 
@@ -83,11 +85,17 @@ def run(source: FrameSource, seconds: float, fps: float) -> dict[str, object]:
     }
 
 
+@command
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="checkpoint-scanner bench device")
-    parser.add_argument("--source", choices=("synthetic", "picam"), default="synthetic")
-    parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--fps", type=float, default=15.0)
+    parser = kit_parser("checkpoint-scanner bench device", (__doc__ or "").split("\n\n")[0])
+    parser.add_argument(
+        "--source",
+        choices=("synthetic", "picam"),
+        default="synthetic",
+        help="frames from the synthetic camera or the Pi camera",
+    )
+    parser.add_argument("--seconds", type=float, default=20.0, help="how long to run")
+    parser.add_argument("--fps", type=float, default=15.0, help="the frame rate to hold")
     parser.add_argument("--json", action="store_true", help="print JSON only (always JSON)")
     args = parser.parse_args(argv)
     source: FrameSource

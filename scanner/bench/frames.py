@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 
 import numpy as np
 import zxingcpp
 
+from scanner.bench.targets import Target, judged, lines
 from scanner.camera.synthetic import background, render_code
+from scanner.cli.kit import command
+from scanner.cli.kit import parser as kit_parser
 from scanner.decide.decode import Decoder
 from scanner.decide.verify import verify_text
 from scanner.demo.samples import build
@@ -74,9 +76,10 @@ def compare(gray: np.ndarray, decoder: Decoder, iterations: int) -> dict[str, fl
     }
 
 
+@command
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="checkpoint-scanner bench frames")
-    parser.add_argument("--iterations", type=int, default=300)
+    parser = kit_parser("checkpoint-scanner bench frames", (__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--iterations", type=int, default=300, help="frames timed per case")
     parser.add_argument("--seed", type=int, default=0, help="which synthetic scene")
     parser.add_argument("--json", action="store_true", help="print JSON only")
     args = parser.parse_args(argv)
@@ -90,9 +93,16 @@ def main(argv: list[str]) -> int:
             verdict = verdict_ms(gray, decoder, trust, max(1, args.iterations))
             report[name]["verdict_ms_p50"] = round(verdict, 4)
             report[name]["verdict_minus_bare_ms"] = round(verdict - report[name]["bare_ms_p50"], 4)
+    # Empty frames cost at most 15 % over bare zxing-cpp; a verdict, bare + 2 ms.
+    targets = [Target(f"{n}.ratio", "<=", 1.15) for n in report if n.endswith("_empty")]
+    targets += [
+        Target(f"{n}.verdict_minus_bare_ms", "<=", 2) for n in report if n.endswith("_code")
+    ]
+    result = judged(report, targets)
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(json.dumps(result, indent=2))
     else:
         for name, r in report.items():
             print(f"{name:>16}  {r['ms_p50']} ms  bare {r['bare_ms_p50']} ms  x{r['ratio']}")
+        print("\n".join(lines(result)))
     return 0

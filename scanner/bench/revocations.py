@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import bisect
 import gc
 import hashlib
@@ -17,6 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from scanner.bench.targets import Target, judged, lines
+from scanner.cli.kit import command
+from scanner.cli.kit import parser as kit_parser
+from scanner.cli.progress import Progress
 from scanner.trust.revocation_set import RevocationSet, pass_id_key
 
 _REPEATS = 7
@@ -132,19 +135,43 @@ def _python_set(entries: int, lookups: int, rng: random.Random) -> dict[str, obj
     return out
 
 
-def _measure(entries: int, reference_entries: int, lookups: int) -> dict[str, object]:
+# README: <= 16 B an entry, < 10 us a lookup, < 2 s to load, < 100 ms a 10k delta.
+TARGETS = [
+    Target("bytes_per_entry", "<=", 16),
+    Target("lookup_us", "<", 10),
+    Target("load_s", "<", 2),
+    Target("delta_10k_ms", "<", 100),
+]
+
+
+def _counted(ids: Iterator[str], progress: Progress, every: int = 100_000) -> Iterator[str]:
+    for i, pass_id in enumerate(ids):
+        if i % every == 0:
+            progress.advance(i)
+        yield pass_id
+
+
+def _measure(
+    entries: int, reference_entries: int, lookups: int, progress: Progress
+) -> dict[str, object]:
     rng = random.Random(1)  # noqa: S311 - reproducible probes, not secrets
     out: dict[str, object] = {"entries": entries}
+    progress.step("building the set", entries)
     start = time.perf_counter()
-    revset = RevocationSet.from_ids(_ids("P", 0, entries))
+    revset = RevocationSet.from_ids(_counted(_ids("P", 0, entries), progress))
     out["from_ids_s"] = round(time.perf_counter() - start, 3)
     out["bytes_per_entry"] = round(revset.nbytes / max(1, len(revset)), 3)
+    progress.step("timing lookups")
     out.update(_lookups(revset, _probes(entries, lookups, rng)))
+    progress.step("saving and loading the file")
     out.update(_file(revset))
+    progress.step("applying deltas")
     out.update(_deltas(revset, entries, rng))
     del revset
     gc.collect()
+    progress.step("the Python set reference")
     out.update(_python_set(reference_entries, lookups, rng))
+    progress.finish()
     out["numpy"] = np.__version__
     return out
 
@@ -154,24 +181,33 @@ def _table(figures: dict[str, object]) -> str:
     return "\n".join(f"{k:<{width}}  {v}" for k, v in figures.items())
 
 
+@command
 def main(argv: list[str]) -> int:
     """Run the benchmark; print a table, or one JSON object with --json."""
-    parser = argparse.ArgumentParser(prog="checkpoint-scanner bench revocations")
-    parser.add_argument("--entries", type=int, default=10_000_000)
+    parser = kit_parser("checkpoint-scanner bench revocations", (__doc__ or "").split("\n\n")[0])
+    parser.add_argument(
+        "--entries", type=int, default=10_000_000, help="revoked pass IDs in the measured set"
+    )
     parser.add_argument(
         "--reference-entries",
         type=int,
         default=1_000_000,
         help="size of the Python-set reference (10M strings would need ~1 GB)",
     )
-    parser.add_argument("--lookups", type=int, default=100_000)
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--lookups", type=int, default=100_000, help="lookups to time")
+    parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
     args = parser.parse_args(argv)
     if args.entries < 1 or args.reference_entries < 1 or args.lookups < 2:
         print(
             "error: --entries, --reference-entries and --lookups must be positive", file=sys.stderr
         )
         return 2
-    figures = _measure(args.entries, args.reference_entries, args.lookups)
-    print(json.dumps(figures) if args.json else _table(figures))
+    progress = Progress("bench revocations", stages=5)
+    measured = _measure(args.entries, args.reference_entries, args.lookups, progress)
+    figures = judged(measured, TARGETS)
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        shown = {k: v for k, v in figures.items() if k not in ("targets", "targets_met")}
+        print(_table(shown) + "\n" + "\n".join(lines(figures)))
     return 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sqlite3
 import sys
@@ -15,10 +14,13 @@ import paho.mqtt.client as mqtt
 from nacl.signing import SigningKey
 from paho.mqtt.enums import CallbackAPIVersion
 
+from scanner.cli.kit import command
+from scanner.cli.kit import parser as kit_parser
 from scanner.model import ClockState, Outcome, Reason, TrustState
 from scanner.outbox.events import EventKind, OutboxEvent, StoredEvent
 from scanner.outbox.queue import Outbox
-from scanner.uplink import UplinkConfig, payloads
+from scanner.uplink import payloads
+from scanner.uplink.config import UplinkConfig
 from scanner.uplink.service import Uplink
 
 TARGET_SECONDS = 30.0
@@ -121,15 +123,20 @@ def _reference_batches(events: list[StoredEvent], per_batch: int) -> list[bytes]
     ]
 
 
+@command
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="checkpoint-scanner bench uplink")
+    parser = kit_parser("checkpoint-scanner bench uplink", (__doc__ or "").split("\n\n")[0])
     parser.add_argument("--broker", required=True, help="mqtt://127.0.0.1:PORT")
-    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument(
+        "--events", type=int, default=100_000, help="events to drain through the broker"
+    )
     parser.add_argument("--commits", type=int, default=1000, help="single commits to time")
-    parser.add_argument("--batch-events", type=int, default=500)
-    parser.add_argument("--batch-bytes", type=int, default=64 * 1024)
+    parser.add_argument("--batch-events", type=int, default=500, help="events per batch at most")
+    parser.add_argument(
+        "--batch-bytes", type=int, default=64 * 1024, help="bytes per batch at most"
+    )
     parser.add_argument("--dir", type=Path, default=None, help="where the temp outbox goes")
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
     args = parser.parse_args(argv)
     try:
         with tempfile.TemporaryDirectory(prefix="bench-uplink-", dir=args.dir) as tmp:

@@ -7,7 +7,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from scanner.camera.errors import SourceError
+from scanner.errors import SourceError
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from scanner.camera.errors import ImageError
+from scanner.errors import ImageError
 
 # 40 MP is a large phone photo; 20000x20000 (400 MP, 400 MB grey) is refused before decoding,
 # because a Pi 4 with 2-4 GB would swap or be killed.

@@ -6,7 +6,7 @@ import logging
 import threading
 
 from scanner.camera.base import Frame, FrameSource
-from scanner.camera.errors import SourceError
+from scanner.errors import SourceError
 
 _log = logging.getLogger(__name__)
 

@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import cv2
 
 from scanner.camera.base import Frame, checked_gray
-from scanner.camera.errors import ImageError, SourceEnded, SourceError
+from scanner.camera.config import OpenCVConfig
 from scanner.camera.images import to_gray
-
-
-@dataclass(frozen=True, slots=True)
-class OpenCVConfig:
-    """`target` is a device index ("0"), a file path or an rtsp:// URL."""
-
-    target: str = "0"
-    size: tuple[int, int] | None = (640, 480)  # asked of webcams; files and streams ignore it
-    fps: float | None = None
+from scanner.errors import ImageError, SourceEnded, SourceError
 
 
 class OpenCVSource:

@@ -6,49 +6,22 @@ import importlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
 from scanner.camera.base import Frame, checked_gray
-from scanner.camera.errors import SourceError
+from scanner.camera.config import AE_MODES, AF_RANGES, PicamConfig
+from scanner.errors import SourceError
 
 _log = logging.getLogger(__name__)
 
 # libcamera enum values, as ints so this module needs no libcamera import to build controls
 # (picamera2 accepts ints for enum controls): AfModeEnum.Manual/Continuous, AfSpeedEnum.Fast,
-# AfRangeEnum.Normal/Macro/Full, AeExposureModeEnum.Normal/Short.
+# AfRange and AeExposureMode values are in scanner.camera.config, with the settings.
 AF_MANUAL, AF_CONTINUOUS = 0, 2
 AF_SPEED_FAST = 1
-AF_RANGES = {"normal": 0, "macro": 1, "full": 2}
-AE_MODES = {"normal": 0, "short": 1}
-
-
-@dataclass(frozen=True, slots=True)
-class PicamConfig:
-    """How the Pi camera is set up for scanning."""
-
-    camera: int = 0
-    size: tuple[int, int] = (640, 480)  # the lores stream the decoder reads
-    main_size: tuple[int, int] = (1280, 720)  # the ISP needs a main stream at least as big
-    fps: float = 15.0  # fixed by FrameDurationLimits, which also caps the exposure time
-    focus: str = "auto"  # "auto": continuous AF if the camera has it; "fixed": lens_position
-    lens_position: float = 5.0  # dioptres for fixed focus; 5.0 is about 20 cm
-    af_range: str = "macro"  # a pass is shown at 10-40 cm
-    exposure_mode: str = "short"  # favour short exposures: a moving hand blurs less
-    max_exposure_us: int | None = None  # a hard cap; None lets the frame duration cap it
-
-    def __post_init__(self) -> None:
-        if self.focus not in ("auto", "fixed"):
-            raise ValueError(f"focus must be 'auto' or 'fixed', not {self.focus!r}")
-        if self.af_range not in AF_RANGES:
-            raise ValueError(f"af_range must be one of {sorted(AF_RANGES)}")
-        if self.exposure_mode not in AE_MODES:
-            raise ValueError(f"exposure_mode must be one of {sorted(AE_MODES)}")
-        if not 1.0 <= self.fps <= 120.0:
-            raise ValueError("fps must be between 1 and 120")
 
 
 def _import_picamera2() -> ModuleType:

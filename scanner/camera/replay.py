@@ -4,31 +4,17 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from scanner.camera.base import Frame, checked_gray
-from scanner.camera.errors import ImageError, SourceEnded, SourceError
+from scanner.camera.config import ReplayConfig
 from scanner.camera.images import load_gray, to_gray
+from scanner.errors import ImageError, SourceEnded, SourceError
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"})
-
-
-@dataclass(frozen=True, slots=True)
-class ReplayConfig:
-    """A directory of images (sorted by name) or one video file, played at `fps`."""
-
-    path: Path
-    fps: float = 15.0
-    realtime: bool = True  # pace frames at `fps`; False replays as fast as they are read
-    loop: bool = False
-
-    def __post_init__(self) -> None:
-        if self.fps <= 0:
-            raise ValueError("replay fps must be positive")
 
 
 class ReplaySource:

@@ -12,29 +12,8 @@ import numpy as np
 import zxingcpp
 
 from scanner.camera.base import Frame
-from scanner.camera.errors import SourceEnded, SourceError
-
-
-@dataclass(frozen=True, slots=True)
-class SyntheticConfig:
-    """What to show: the pass texts in turn, each in view for `present_frames` after a gap."""
-
-    texts: tuple[str, ...]
-    size: tuple[int, int] = (640, 480)  # width, height
-    fps: float = 15.0
-    present_frames: int = 30
-    gap_frames: int = 10  # empty frames before each presentation
-    dark_mode: bool = False  # light modules on a dark screen
-    glare: bool = True
-    seed: int = 0
-    realtime: bool = False  # pace read() at `fps` (demo); else as fast as called (tests, benches)
-    loop: bool = False
-
-    def __post_init__(self) -> None:
-        if not self.texts:
-            raise ValueError("synthetic source needs at least one text")
-        if self.fps <= 0 or self.present_frames < 1 or self.gap_frames < 0:
-            raise ValueError("synthetic fps and present_frames must be positive")
+from scanner.camera.config import SyntheticConfig
+from scanner.errors import SourceEnded, SourceError
 
 
 @dataclass(frozen=True, slots=True)

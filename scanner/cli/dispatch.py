@@ -2,29 +2,32 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
 
-# name -> module holding its main(argv); imported only when called, so that a
-# quick `check-config` does not load OpenCV or paho.
+from scanner.cli.kit import dispatch
+
+# name -> ("module:function", one line for --help); imported only when called, so
+# that `--help` and a quick `check-config` do not load OpenCV or paho.
 SUBCOMMANDS = {
-    "scan": "scanner.cli.scan",
-    "bench": "scanner.bench",
-    "demo": "scanner.cli.demo",
-    "run": "scanner.app",
-    "check-config": "scanner.config.load",
-    "render-display": "scanner.cli.render_display",
+    "run": ("scanner.cli.run:main", "the daemon: camera, lights, log and uplink (systemd runs it)"),
+    "check-config": (
+        "scanner.cli.check_config:main",
+        "check a scanner.toml as `run` would, before any hardware is opened",
+    ),
+    "scan": ("scanner.cli.scan:main", "decode QR images or texts and verify the passes, offline"),
+    "demo": ("scanner.cli.demo:main", "the real daemon on a synthetic camera, or --passes only"),
+    "bench": ("scanner.bench:main", "measure against a reference and the target (see README)"),
+    "render-display": (
+        "scanner.cli.render_display:main",
+        "draw what the officer's display would show, to a PNG",
+    ),
 }
+DESCRIPTION = "The checkpoint unit: verify signed QR passes offline, log, and report over MQTT."
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if not args or args[0] not in SUBCOMMANDS:
-        print(f"usage: checkpoint-scanner {{{','.join(SUBCOMMANDS)}}} ...", file=sys.stderr)
-        return 2
-    module = importlib.import_module(SUBCOMMANDS[args[0]])
-    code: int = module.main(args[1:])
-    return code
+    return dispatch("checkpoint-scanner", DESCRIPTION, SUBCOMMANDS, args)
 
 
 if __name__ == "__main__":

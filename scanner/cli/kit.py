@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import argparse
 import functools
+import importlib
 import json
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
+import scanner
+from scanner.errors import ScannerError
+
 EXIT_OK = 0
 EXIT_FAILED = 1  # the command ran and found a problem (a check failed)
 EXIT_USAGE = 2  # bad arguments or unusable input (a bundle not signed by the root...)
 
 
-class CommandError(Exception):
+class CommandError(ScannerError):
     """Ends a command with one line on stderr and an exit status."""
 
     def __init__(self, message: str, status: int = EXIT_USAGE) -> None:
@@ -23,14 +27,72 @@ class CommandError(Exception):
         self.status = status
 
 
+class _EarlyExitError(Exception):
+    """--help or --version finished: the command ends with this status instead of SystemExit."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except where there is none to show (None, an off flag, []);
+    descriptions and epilogs keep their line breaks."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        default = action.default
+        if default in (None, False, "", [], (), argparse.SUPPRESS) or not action.option_strings:
+            return action.help
+        return super()._get_help_string(action)
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Sub-parsers are made by add_parser with this class: they get the formatter too.
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> NoReturn:
         raise CommandError(f"{self.prog}: {message}")
 
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            print(message, end="", file=sys.stderr)
+        raise _EarlyExitError(status)
 
-def parser(prog: str, description: str) -> argparse.ArgumentParser:
-    """An ArgumentParser whose errors become CommandError (one line, exit 2)."""
-    return _Parser(prog=prog, description=description)
+
+def parser(prog: str, description: str, epilog: str | None = None) -> argparse.ArgumentParser:
+    """An ArgumentParser whose errors become CommandError (one line, exit 2) and whose
+    help shows every option's default; --help returns 0 from the command."""
+    return _Parser(prog=prog, description=description, epilog=epilog)
+
+
+def dispatch(
+    prog: str, description: str, table: dict[str, tuple[str, str]], argv: list[str]
+) -> int:
+    """Run subcommand argv[0] from `table` (name -> ("module:function", one line of help)).
+
+    The module is imported only when its subcommand runs, so `--help` and a quick
+    check stay light on a Pi.
+    """
+    listing = "\n".join(f"  {name:16} {summary}" for name, (_, summary) in table.items())
+    usage = f"usage: {prog} [--help] [--version] COMMAND [ARGS]"
+    text = f"{usage}\n\n{description}\n\ncommands:\n{listing}\n\n"
+    text += f"`{prog} COMMAND --help` describes each command.\n"
+    if argv and argv[0] in ("-h", "--help"):
+        print(text, end="")
+        return EXIT_OK
+    if argv and argv[0] == "--version":
+        print(f"{prog} {scanner.__version__}")
+        return EXIT_OK
+    if not argv or argv[0] not in table:
+        problem = f"unknown command {argv[0]!r}" if argv else "no command given"
+        choices = ", ".join(table)
+        print(f"error: {prog}: {problem}; choose from {choices} (--help)", file=sys.stderr)
+        return EXIT_USAGE
+    module_name, function = table[argv[0]][0].split(":")
+    code: int = getattr(importlib.import_module(module_name), function)(argv[1:])
+    return code
 
 
 def command(fn: Callable[[list[str]], int]) -> Callable[[list[str]], int]:
@@ -43,6 +105,8 @@ def command(fn: Callable[[list[str]], int]) -> Callable[[list[str]], int]:
         except CommandError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return exc.status
+        except _EarlyExitError as done:
+            return done.status
         except KeyboardInterrupt:
             return 130
 

@@ -21,9 +21,7 @@ from scanner.display.console import ConsoleSurface
 from scanner.display.oled import OledSurface
 from scanner.display.screen import Locale, Screen, UnitStatus, compose
 from scanner.display.textview import render_text
-from scanner.model import ClockState, TrustState, Verdict
-from scanner.outbox.queue import Fill
-from scanner.run.health import Health
+from scanner.model import ClockState, Fill, Health, TrustState, Verdict
 from scanner.trust.clock import PinnedClock
 
 # --reason NAME -> the Health field it sets (the names of Health.reasons).
@@ -103,26 +101,50 @@ def main(argv: list[str]) -> int:
         "checkpoint-scanner render-display",
         "Write a PNG of what the officer display shows for one scan, or for the unit's state.",
     )
-    p.add_argument("--backend", choices=("oled", "console"), default="console")
-    p.add_argument("--lang", choices=("vi", "en"), default="vi")
+    p.add_argument(
+        "--backend",
+        choices=("oled", "console"),
+        default="console",
+        help="the HDMI/console panel or an I2C OLED",
+    )
+    p.add_argument("--lang", choices=("vi", "en"), default="vi", help="Vietnamese or English")
     p.add_argument("--label", default="", help="checkpoint label shown on the screens")
-    p.add_argument("--root-pub", type=Path)
-    p.add_argument("--bundle", type=Path)
-    p.add_argument("--revocations", type=Path, nargs="+", action="extend", default=[])
+    p.add_argument("--root-pub", type=Path, help="the pinned root public key (with --bundle)")
+    p.add_argument("--bundle", type=Path, help="a trust bundle to verify --text against")
+    p.add_argument(
+        "--revocations",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a revocation update, in serial order (repeatable)",
+    )
     p.add_argument("--at", help="the instant of the scan (ISO 8601); default: now")
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--text", help="the QR text scanned")
-    what.add_argument("--idle", action="store_const", dest="state", const="idle")
-    what.add_argument("--state", choices=("idle", "degraded", "fault"))
+    what.add_argument(
+        "--idle", action="store_const", dest="state", const="idle", help="the ready screen"
+    )
+    what.add_argument(
+        "--state", choices=("idle", "degraded", "fault"), help="the ready screen in this state"
+    )
     what.add_argument("--unreadable", action="store_true", help="a code seen but not read")
-    p.add_argument("--reason", action="append", default=[], choices=sorted(_REASONS))
+    p.add_argument(
+        "--reason",
+        action="append",
+        default=[],
+        choices=sorted(_REASONS),
+        help="a degraded reason to show (repeatable)",
+    )
     p.add_argument("--offline-for", type=int, metavar="MINUTES", help="uplink down this long")
-    p.add_argument("--driver", choices=("ssd1306", "sh1106"), default="ssd1306")
+    p.add_argument(
+        "--driver", choices=("ssd1306", "sh1106"), default="ssd1306", help="the OLED controller"
+    )
     p.add_argument("--oled-size", type=_size, default=(128, 64), help="e.g. 128x64")
     p.add_argument("--size", type=_size, default=(800, 480), help="HDMI panel, e.g. 800x480")
     p.add_argument("--scale", type=int, default=1, help="enlarge the PNG (nearest pixel)")
     p.add_argument("--print-text", action="store_true", help="also print the tty text view")
-    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True, help="the PNG to write")
     args = p.parse_args(argv)
     if not 1 <= args.scale <= 16:
         raise CommandError("--scale: must be 1..16")

@@ -2,30 +2,51 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scanner.camera.errors import ImageError, SourceEnded, SourceError
+from scanner.camera.config import ReplayConfig
 from scanner.camera.images import load_gray
-from scanner.camera.replay import ReplayConfig, ReplaySource
+from scanner.camera.replay import ReplaySource
 from scanner.cli.kit import CommandError, command, format_instant, parse_instant, parser, print_json
 from scanner.decide.decode import Decoder
 from scanner.decide.verify import Verifier
+from scanner.errors import (
+    BundleError,
+    ImageError,
+    KeyFileError,
+    RevocationGapError,
+    RevocationUpdateError,
+    SourceEnded,
+    SourceError,
+)
 from scanner.model import Verdict
-from scanner.trust.bundle import BundleError, parse_bundle
+from scanner.trust.bundle import parse_bundle
 from scanner.trust.clock import Clock, PinnedClock, TrustedClock
-from scanner.trust.keys import KeyFileError, load_public_key
+from scanner.trust.keys import load_public_key
 from scanner.trust.revocation_set import RevocationSet
-from scanner.trust.revocation_update import RevocationGapError, RevocationUpdateError, parse_update
+from scanner.trust.revocation_update import parse_update
 from scanner.trust.snapshot import TrustSnapshot
+
+NO_TRUST = "not verified (no trust data)"
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """One code's bytes and the decoder's own reading of them."""
+
+    content: bytes
+    text: str
+    binary: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class ScanInput:
     source: str
-    texts: list[bytes]
+    found: list[Found]
     decode_ms: float | None
     error: str | None = None
 
@@ -62,21 +83,24 @@ VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mkv", ".mov", ".h264", ".mjpeg"})
 def decode_video(decoder: Decoder, path: Path) -> ScanInput:
     """Every distinct code in a video, in order of first sight, through the live decoder."""
     source = ReplaySource(ReplayConfig(path=path, realtime=False))
-    texts: list[bytes] = []
+    found: list[Found] = []
     elapsed = 0.0
     try:
         source.open()
         while True:
             result = decoder.decode(source.read().gray)
             elapsed += result.elapsed_ms
-            texts += [c.content for c in result.codes if c.content not in texts]
+            seen = {f.content for f in found}
+            found += [
+                Found(c.content, c.text, c.binary) for c in result.codes if c.content not in seen
+            ]
     except SourceEnded:
         pass
     except SourceError as exc:
-        return ScanInput(str(path), texts, elapsed, error=str(exc))
+        return ScanInput(str(path), found, elapsed, error=str(exc))
     finally:
         source.close()
-    return ScanInput(str(path), texts, elapsed)
+    return ScanInput(str(path), found, elapsed)
 
 
 def decode_file(decoder: Decoder, path: Path) -> ScanInput:
@@ -88,15 +112,21 @@ def decode_file(decoder: Decoder, path: Path) -> ScanInput:
     except ImageError as exc:
         return ScanInput(str(path), [], None, error=str(exc))
     result = decoder.decode(gray)
-    return ScanInput(str(path), [c.content for c in result.codes], result.elapsed_ms)
+    found = [Found(c.content, c.text, c.binary) for c in result.codes]
+    return ScanInput(str(path), found, result.elapsed_ms)
 
 
-def _code_json(text: bytes, verdict: Verdict | None) -> dict[str, Any]:
-    shown = text.decode("utf-8", errors="replace")
+def _code_json(code: Found, verdict: Verdict | None) -> dict[str, Any]:
+    # The decoder's own text (ECI and Shift-JIS applied), not the bytes read as
+    # UTF-8; binary content has no text, so its bytes are given in base64.
+    shown: dict[str, Any] = {"text": None if code.binary else code.text}
+    if code.binary:
+        shown["bytes_base64"] = base64.b64encode(code.content).decode("ascii")
     if verdict is None:
         return {
-            "text": shown,
+            **shown,
             "verdict": None,
+            "status": NO_TRUST,
             "reason": None,
             "pass_id": None,
             "trust": None,
@@ -104,8 +134,8 @@ def _code_json(text: bytes, verdict: Verdict | None) -> dict[str, Any]:
         }
     info = verdict.info
     return {
-        "text": shown,
-        "verdict": verdict.outcome.value,
+        **shown,
+        "verdict": verdict.label,
         "reason": verdict.reason.value if verdict.reason else None,
         "pass_id": verdict.pass_id,
         "kind": info.kind.name.lower() if info else None,
@@ -118,20 +148,33 @@ def _code_json(text: bytes, verdict: Verdict | None) -> dict[str, Any]:
 
 @command
 def main(argv: list[str]) -> int:
-    p = parser("checkpoint-scanner scan", "Decode QR images and verify the passes in them.")
-    p.add_argument("images", nargs="*", type=Path)
+    p = parser(
+        "checkpoint-scanner scan",
+        "Decode QR images (or videos) and verify the passes in them, offline.\n"
+        "Without --root-pub and --bundle the codes are only decoded: " + NO_TRUST + ".",
+    )
+    p.add_argument("images", nargs="*", type=Path, help="image or video files to read")
     p.add_argument("--text", action="append", default=[], help="a QR text to verify (repeatable)")
-    p.add_argument("--root-pub", type=Path)
-    p.add_argument("--bundle", type=Path)
-    p.add_argument("--revocations", type=Path, nargs="+", action="extend", default=[])
-    p.add_argument("--at", help="pin the clock to this instant (ISO 8601)")
-    p.add_argument("--state-dir", type=Path, help="use this clock floor instead of --at")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--root-pub", type=Path, help="the pinned root public key (with --bundle)")
+    p.add_argument("--bundle", type=Path, help="a trust bundle signed by that root")
+    p.add_argument(
+        "--revocations",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a revocation update, in serial order (repeatable)",
+    )
+    p.add_argument("--at", help="pin the clock to this instant (ISO 8601, e.g. ...T00:00:00Z)")
+    p.add_argument("--state-dir", type=Path, help="use this unit's clock floor instead of --at")
+    p.add_argument("--json", action="store_true", help="one JSON object a line, per input")
     args = p.parse_args(argv)
     if not args.images and not args.text:
         raise CommandError("give image files or --text")
     if (args.root_pub is None) != (args.bundle is None):
         raise CommandError("--root-pub and --bundle go together")
+    if args.revocations and args.bundle is None:
+        raise CommandError("--revocations needs --root-pub and --bundle")
     verifier: Verifier | None = None
     if args.bundle is not None:
         snapshot = load_trust(args.root_pub, args.bundle, args.revocations)
@@ -144,13 +187,15 @@ def main(argv: list[str]) -> int:
             clock = TrustedClock(Path("/nonexistent/clock-floor"), synced=lambda: False)
         clock.observe(snapshot.bundle.issued_at)
         verifier = Verifier(lambda: snapshot, clock)
-    inputs = [ScanInput("text", [t.encode("utf-8")], None) for t in args.text]
+    inputs = [ScanInput("text", [Found(t.encode("utf-8"), t)], None) for t in args.text]
     decoder = Decoder()
     inputs += [decode_file(decoder, path) for path in args.images]
     failures = 0
     for item in inputs:
         started = time.perf_counter()
-        codes = [_code_json(t, verifier.verify(t) if verifier else None) for t in item.texts]
+        codes = [
+            _code_json(f, verifier.verify(f.content) if verifier else None) for f in item.found
+        ]
         verify_ms = (time.perf_counter() - started) * 1000
         failures += item.error is not None
         record: dict[str, Any] = {
@@ -175,6 +220,9 @@ def _print_human(record: dict[str, Any]) -> None:
     if not record["codes"]:
         print(f"{record['source']}: no QR code found")
     for code in record["codes"]:
-        verdict = code["verdict"] or "decoded"
+        if code["verdict"] is None:
+            print(f"{record['source']}: {NO_TRUST}")
+            continue
         reason = f" ({code['reason']})" if code["reason"] else ""
-        print(f"{record['source']}: {verdict.upper()}{reason} pass={code['pass_id']}")
+        kind = " [test card, not a traveller]" if code.get("kind") == "test" else ""
+        print(f"{record['source']}: {code['verdict'].upper()}{reason} pass={code['pass_id']}{kind}")

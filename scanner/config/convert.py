@@ -15,11 +15,9 @@ import typing
 from pathlib import Path
 from typing import Any, TypeVar, Union
 
+from scanner.errors import ConfigError
+
 T = TypeVar("T")
-
-
-class ConfigError(ValueError):
-    """A configuration value is missing, unknown or of the wrong type; names the key path."""
 
 
 def _name(path: str, key: str) -> str:
@@ -89,22 +87,28 @@ def convert(tp: Any, value: Any, path: str) -> Any:
 
 
 def build(cls: type[T], table: dict[str, Any], path: str = "") -> T:
-    """Fill dataclass `cls` from `table`; unknown keys and bad values raise ConfigError."""
+    """Fill dataclass `cls` from `table`; raises one ConfigError listing every problem."""
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
-    unknown = sorted(set(table) - set(fields))
-    if unknown:
-        raise ConfigError(f"{_name(path, unknown[0])}: unknown key")
+    problems = [f"{_name(path, k)}: unknown key" for k in sorted(set(table) - set(fields))]
     hints = typing.get_type_hints(cls)
     values: dict[str, Any] = {}
     for name, field in fields.items():
         if name in table:
-            values[name] = convert(hints[name], table[name], _name(path, name))
+            try:
+                values[name] = convert(hints[name], table[name], _name(path, name))
+            except ConfigError as exc:
+                problems += exc.problems
         elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
-            raise ConfigError(f"{_name(path, name)}: required key missing")
+            problems.append(f"{_name(path, name)}: required key missing")
+    if problems:
+        raise ConfigError("; ".join(problems), problems)
     try:
         return cls(**values)
     except (ValueError, TypeError) as exc:  # a dataclass's own __post_init__ checks
-        raise ConfigError(f"{path or 'config'}: {exc}") from None
+        message = str(exc)
+        # Most checks already name their key ("lights.short_beep_s: ..."): no second prefix.
+        named = path and message.startswith((f"{path}.", f"{path}:"))
+        raise ConfigError(message if named else f"{path or 'config'}: {message}") from None
 
 
 def to_table(obj: Any) -> Any:

@@ -2,7 +2,8 @@
 
 Sections map one-to-one onto the settings dataclasses of the modules they
 configure; `scanner.config.convert` fills them and names the key path of any error.
-`checkpoint-scanner check-config FILE` runs exactly this validation.
+`checkpoint-scanner check-config FILE` (scanner.config.check) runs this validation, then
+the checks `run` makes of the files it names.
 """
 
 from __future__ import annotations
@@ -13,14 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from scanner.camera.opencv import OpenCVConfig
-from scanner.camera.picam import PicamConfig
-from scanner.camera.replay import ReplayConfig
-from scanner.camera.synthetic import SyntheticConfig
-from scanner.cli.kit import CommandError, command, parser, print_json
-from scanner.config.convert import ConfigError, build, to_table
-from scanner.decide.verify import Policy
+from scanner.camera.config import OpenCVConfig, PicamConfig, ReplayConfig, SyntheticConfig
+from scanner.config.convert import build, to_table
+from scanner.decide.policy import Policy
 from scanner.display.config import DisplayConfig
+from scanner.errors import ConfigError
 from scanner.lights.signals import LightsConfig
 from scanner.outbox.queue import MIN_MAX_BYTES
 from scanner.trust.clock import TIMESYNC_FLAG
@@ -133,6 +131,8 @@ class MqttSection:
         state_dir: Path,
         password: str | None,
         client_id: str | None = None,
+        checkpoint_id: str | None = None,
+        label: str = "",
         on_unit: Callable[[Path], Path] = lambda path: path,
     ) -> UplinkConfig:
         """The uplink's settings; the daemon and `selftest` both connect with exactly these.
@@ -158,6 +158,8 @@ class MqttSection:
             batch_max_events=self.batch_max_events,
             batch_max_bytes=self.batch_max_bytes,
             allow_plaintext_credentials=self.allow_plaintext_credentials,
+            checkpoint_id=checkpoint_id,
+            label=label,
         )
 
 
@@ -193,7 +195,8 @@ def parse(text: str, origin: str = "config") -> Config:
     try:
         return build(Config, table)
     except ConfigError as exc:
-        raise ConfigError(f"{origin}: {exc}") from None
+        problems = [f"{origin}: {p}" for p in exc.problems]
+        raise ConfigError("; ".join(problems), problems) from None
 
 
 def load(path: Path) -> Config:
@@ -215,24 +218,3 @@ def effective(config: Config) -> dict[str, Any]:
     """The configuration with every default filled in, as a table."""
     table: dict[str, Any] = to_table(config)
     return table
-
-
-@command
-def main(argv: list[str]) -> int:
-    p = parser("checkpoint-scanner check-config", "Validate a scanner.toml and exit.")
-    p.add_argument("file", type=Path, nargs="?", default=DEFAULT_PATH)
-    p.add_argument("--print", action="store_true", help="print the effective configuration")
-    p.add_argument("--json", action="store_true")
-    args = p.parse_args(argv)
-    try:
-        config = load(args.file)
-    except ConfigError as exc:
-        raise CommandError(str(exc)) from None
-    if args.json:
-        print_json({"ok": True, "file": str(args.file), "config": effective(config)})
-    elif args.print:
-        print_json(effective(config))
-    else:
-        print(f"{args.file}: OK (checkpoint {config.device.checkpoint_id}, "
-              f"camera {config.camera.source}, mqtt {'on' if config.mqtt else 'off'})")  # fmt: skip
-    return 0

@@ -32,6 +32,7 @@ class DecodedCode:
     corners: Corners
     valid: bool = True
     text: str = ""  # the content as text (ECI/charset applied), for display and test files
+    binary: bool = False  # zxing found bytes that are not text (then `text` is meaningless)
     stage: str = "bare"  # which step of the ladder read it; for benchmarks, never for policy
 
     @property
@@ -235,6 +236,7 @@ def _code(
         content=bytes(b.bytes),
         corners=(pt(p.top_left), pt(p.top_right), pt(p.bottom_right), pt(p.bottom_left)),
         text=b.text,
+        binary=b.content_type == zxingcpp.ContentType.Binary,
         stage=stage,
     )
 

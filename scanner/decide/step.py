@@ -19,14 +19,27 @@ from scanner.decide.debounce import Debouncer
 from scanner.decide.decode import Decoder
 from scanner.decide.verify import Verifier
 from scanner.display.base import Display, NullDisplay
+from scanner.errors import OutboxError, OutboxFullError
 from scanner.lights.signals import Indicator, Signal, signal_for
-from scanner.model import PassKind, Verdict
-from scanner.outbox.events import EventKind, OutboxEvent
-from scanner.outbox.queue import Outbox, OutboxFullError
+from scanner.model import Verdict
+from scanner.outbox.events import DetailValue, OutboxEvent
+from scanner.outbox.queue import Outbox
 
 log = logging.getLogger(__name__)
 
 UNREADABLE_EVERY_S = 1.5  # at most one "present it again" blink per this, while nothing reads
+# Decisions held in memory while the disk refuses them: at 1 scan/s an hour's worth,
+# about 0.5 MB; beyond it the oldest go, and the count of those lost is reported.
+HELD_MAX = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class LogTrouble:
+    """Decisions the outbox could not take: held in memory, and lost from the ring."""
+
+    held: int
+    lost: int
+    reason: str  # "outbox_full" or "storage_error"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +49,7 @@ class Decision:
     verdict: Verdict
     decode_ms: float
     latency_ms: float  # frame capture -> light
-    logged: bool  # False only when the outbox refused (test cards are logged as alerts)
+    logged: bool  # False when the outbox refused: the event is held in memory until it can
     primary: bool  # the code the light was shown for
 
 
@@ -79,8 +92,11 @@ class ScanStep:
         display: Display | None = None,
         on_decision: Callable[[Decision], None] | None = None,
         on_outbox_full: Callable[[], None] | None = None,
+        on_log_trouble: Callable[[LogTrouble], None] | None = None,
+        on_log_recovered: Callable[[LogTrouble], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
+        held_max: int = HELD_MAX,
     ) -> None:
         self._decoder = decoder
         self._debouncer = debouncer
@@ -92,6 +108,12 @@ class ScanStep:
         self._checkpoint_id = checkpoint_id
         self._on_decision = on_decision
         self._on_outbox_full = on_outbox_full
+        self._on_log_trouble = on_log_trouble
+        self._on_log_recovered = on_log_recovered
+        # Events the outbox refused, oldest first, committed before anything newer.
+        self._held: deque[OutboxEvent] = deque(maxlen=held_max)
+        self._lost = 0
+        self._trouble: str | None = None
         self._clock = clock
         self._wall = wall
         self._last_unreadable = float("-inf")
@@ -128,6 +150,15 @@ class ScanStep:
                 self._on_decision(decision)
         return decisions
 
+    @property
+    def unlogged(self) -> int:
+        """Decisions shown but not yet in the outbox (held in memory); 0 when all is well."""
+        return len(self._held) + self._lost if self._trouble else 0
+
+    def flush_held(self) -> bool:
+        """Try again to commit held decisions (the scan loop calls this now and then)."""
+        return not self._held or self._commit([])
+
     def reset_debounce(self) -> None:
         """Forget what was in view (a reopened camera starts a new presentation)."""
         self._debouncer.reset()
@@ -141,32 +172,60 @@ class ScanStep:
     def _log(self, verdicts: list[Verdict], decode_ms: float) -> bool:
         """Commit every decision of this frame in one transaction, before any light."""
         wall = self._wall()
-        events = [self._event(v, decode_ms, wall) for v in verdicts]
+        return self._commit([self._event(v, decode_ms, wall) for v in verdicts])
+
+    def _commit(self, events: list[OutboxEvent]) -> bool:
+        """Commit held events, then `events`; on any outbox refusal hold them instead.
+
+        The verdict still shows either way: refusing to light would turn a full or
+        failing disk into a closed checkpoint. What could not be logged waits in a
+        bounded ring, in order, and goes in first when the disk takes writes again.
+        """
+        batch = [*self._held, *events]
         try:
-            self._outbox.record_many(events)
-        except OutboxFullError:
-            # The verdict still shows: refusing to light would turn a full disk into a
-            # closed checkpoint. The gap is visible to central ops through the alert.
-            log.error("outbox full: %d scan events could not be stored", len(events))
-            if self._on_outbox_full is not None:
-                self._on_outbox_full()
+            self._outbox.record_many(batch)
+        except OutboxError as exc:
+            full = isinstance(exc, OutboxFullError)
+            for event in events:
+                if len(self._held) == self._held.maxlen:
+                    self._lost += 1
+                self._held.append(event)
+            log.error("could not log %d decisions (%s); %d held", len(events), exc, len(self._held))
+            if self._trouble is None:
+                self._trouble = "outbox_full" if full else "storage_error"
+                if full and self._on_outbox_full is not None:
+                    self._on_outbox_full()
+                if self._on_log_trouble is not None:
+                    self._on_log_trouble(self._summary())
             return False
+        if self._trouble is not None:
+            summary = self._summary()
+            self._held.clear()
+            self._lost = 0
+            self._trouble = None
+            log.warning("outbox takes writes again: %d held decisions committed", summary.held)
+            if self._on_log_recovered is not None:
+                self._on_log_recovered(summary)
         return True
 
+    def _summary(self) -> LogTrouble:
+        return LogTrouble(len(self._held), self._lost, self._trouble or "storage_error")
+
     def _event(self, verdict: Verdict, decode_ms: float, wall: float) -> OutboxEvent:
-        if verdict.accepted and verdict.info is not None and verdict.info.kind is PassKind.TEST:
-            # Never a scan (no traveller passed), but audited: a test card that leaked
-            # from a technician shows up at central as an alert, not as a silent green.
-            return OutboxEvent(
-                kind=EventKind.ALERT,
+        if verdict.test_card:
+            # Never a scan (no traveller passed), accepted or refused, but audited: a
+            # test card that leaked from a technician shows up at central as an alert.
+            detail: dict[str, DetailValue] = {"outcome": verdict.outcome.value}
+            if verdict.reason is not None:
+                detail["reason"] = verdict.reason.value
+            return OutboxEvent.alert(
+                "test_card",
+                detail,
                 device_id=self._device_id,
                 checkpoint_id=self._checkpoint_id,
                 wall_time=wall,
                 clock=verdict.clock,
-                trusted_time=verdict.now,
-                pass_id=verdict.pass_id,
-                issuer_kid=verdict.kid.hex() if verdict.kid else None,
-                code="test_card",
+                verdict=verdict,
             )
         return OutboxEvent.scan(
             verdict,

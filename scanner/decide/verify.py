@@ -7,47 +7,16 @@ snapshot and lets verified passes raise the clock's floor.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from scanner.formats.cose import CoseError, parse_sign1
+from scanner.decide.policy import Enforcement, Policy
+from scanner.errors import BadTextError, ClaimsError, CoseError, NotAPassError, TextTooLargeError
+from scanner.formats.cose import parse_sign1
 from scanner.formats.cp1 import qrtext
-from scanner.formats.cp1.claims import ClaimsError, decode_claims
+from scanner.formats.cp1.claims import decode_claims
 from scanner.model import ClockState, Outcome, PassInfo, Reason, TrustState, Verdict
 from scanner.trust.clock import Clock
-from scanner.trust.freshness import DEFAULT_GAP_GRACE_S, DEFAULT_STALE_AFTER_S
 from scanner.trust.snapshot import TrustSnapshot
-
-
-class Enforcement(enum.StrEnum):
-    """What a degraded condition does to an otherwise valid pass."""
-
-    WARN = "warn"  # accept, with the condition flagged on the verdict
-    REJECT = "reject"  # fail closed
-
-
-@dataclass(frozen=True, slots=True)
-class Policy:
-    """Choices for degraded trust data and clocks; the defaults are the safe ones."""
-
-    # A stale bundle still holds genuine keys; rejecting every pass after a week
-    # offline would close the checkpoint, so it warns (amber on the unit).
-    stale_trust: Enforcement = Enforcement.WARN
-    # Past its expiry the bundle may hold retired or compromised keys: fail closed.
-    expired_trust: Enforcement = Enforcement.REJECT
-    # Unsynced or behind clocks are already held at the floor, so a clock set
-    # back cannot revive an expired pass; the condition is flagged, not fatal.
-    untrusted_clock: Enforcement = Enforcement.WARN
-    # Revocation data has its own freshness (scanner.trust.freshness): stale after
-    # this long without an update, gapped once a missing update stays missing this long.
-    revocations_stale_after_s: int = DEFAULT_STALE_AFTER_S
-    revocations_gap_grace_s: int = DEFAULT_GAP_GRACE_S
-
-    def __post_init__(self) -> None:
-        if self.revocations_stale_after_s <= 0 or self.revocations_gap_grace_s < 0:
-            raise ValueError("revocations_stale_after_s must be positive, gap grace not negative")
-
 
 _UNTRUSTED_CLOCKS = (ClockState.UNSYNCED, ClockState.BEHIND)
 
@@ -81,11 +50,11 @@ def verify_text(
 
     try:
         cose = qrtext.unwrap(text)
-    except qrtext.TextTooLargeError:
+    except TextTooLargeError:
         return reject(Reason.TOO_LARGE)
-    except qrtext.NotAPassError:
+    except NotAPassError:
         return reject(Reason.NOT_A_PASS)
-    except qrtext.BadTextError:
+    except BadTextError:
         return reject(Reason.MALFORMED)
     try:
         envelope = parse_sign1(cose)

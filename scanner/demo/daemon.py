@@ -23,7 +23,8 @@ from nacl.signing import SigningKey
 from paho.mqtt.enums import CallbackAPIVersion
 
 from scanner.app import App
-from scanner.camera.synthetic import SyntheticConfig, SyntheticSource
+from scanner.camera.config import SyntheticConfig
+from scanner.camera.synthetic import SyntheticSource
 from scanner.config.load import (
     Config,
     DecoderSection,
@@ -34,9 +35,11 @@ from scanner.config.load import (
 from scanner.decide.step import Decision
 from scanner.demo.broker import Broker, find_mosquitto
 from scanner.demo.samples import build
-from scanner.display import Display, Locale, NullDisplay, ScreenDisplay
+from scanner.display.base import Display, NullDisplay
 from scanner.display.config import Language
 from scanner.display.console import ConsoleSurface
+from scanner.display.screen import Locale
+from scanner.display.worker import ScreenDisplay
 from scanner.lights.gpio import GpioIndicator, make_pin_factory
 from scanner.lights.signals import Indicator, LightsConfig
 from scanner.lights.terminal import TerminalIndicator
@@ -165,27 +168,17 @@ def run_demo(
     if out is not None:
         print(f"device {device_id} at checkpoint DEMO-01; broker: {broker_url or 'none'}; "
               f"running {duration:.0f} s", file=out)  # fmt: skip
-    app = App(config, source=source, indicator=indicator, display=display, on_decision=decided)
     stop = threading.Event()
     try:
-        app.start()
-        runner = threading.Thread(target=app.run, args=(stop,), name="scan-loop")
-        if broker_url:
-            with _receiver(broker_url, tally, out):
-                runner.start()
-                stop.wait(duration)
-                stop.set()
-                runner.join()
-                _wait_delivered(app, timeout=10)
-        else:
-            runner.start()
-            stop.wait(duration)
+        app = App(config, source=source, indicator=indicator, display=display, on_decision=decided)
+        try:
+            depth = _run_app(
+                app, stop, duration=duration, broker_url=broker_url, tally=tally, out=out
+            )
+        finally:
             stop.set()
-            runner.join()
-        depth = app.outbox.depth() if app.outbox else None
+            app.stop()
     finally:
-        stop.set()
-        app.stop()
         if broker is not None:
             broker.stop()
     summary = _summary(tally, device_id, depth, broker_url)
@@ -195,10 +188,37 @@ def run_demo(
     return 0
 
 
+def _run_app(
+    app: App,
+    stop: threading.Event,
+    *,
+    duration: float,
+    broker_url: str | None,
+    tally: Tally,
+    out: Any,
+) -> int:
+    """Run the App for `duration` seconds; the outbox depth it ends with."""
+    app.start()
+    runner = threading.Thread(target=app.run, args=(stop,), name="scan-loop")
+    if broker_url:
+        with _receiver(broker_url, tally, out):
+            runner.start()
+            stop.wait(duration)
+            stop.set()
+            runner.join()
+            _wait_delivered(app, timeout=10)
+    else:
+        runner.start()
+        stop.wait(duration)
+        stop.set()
+        runner.join()
+    return app.outbox.depth()
+
+
 def _print_decision(decision: Decision, out: Any) -> None:
     v = decision.verdict
-    label = v.outcome.value.upper() + (f" ({v.reason.value})" if v.reason else "")
-    kind = " (test card)" if v.info is not None and v.info.kind.name == "TEST" else ""
+    label = v.label.upper() + (f" ({v.reason.value})" if v.reason else "")
+    kind = " (test card, not a traveller)" if v.test_card else ""
     print(
         f"\n  {label:<26} pass={v.pass_id or '-':<10} light after {decision.latency_ms:.1f} ms"
         f"{kind}",
@@ -212,7 +232,7 @@ def _wait_delivered(app: App, timeout: float) -> None:
     if app.uplink is not None:
         app.uplink.wake()
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and app.outbox is not None and app.outbox.depth() > 0:
+    while time.monotonic() < deadline and app.outbox.depth() > 0:
         time.sleep(0.1)
 
 
@@ -222,8 +242,10 @@ def _summary(tally: Tally, device_id: str, depth: int | None, broker: str | None
     p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] if latencies else None
     return {
         "decisions": len(decisions),
-        "accepted": sum(d.verdict.accepted for d in decisions),
-        "rejected": sum(not d.verdict.accepted for d in decisions),
+        # Travellers only: a test card is counted apart, accepted or refused.
+        "accepted": sum(d.verdict.accepted and not d.verdict.test_card for d in decisions),
+        "rejected": sum(not d.verdict.accepted and not d.verdict.test_card for d in decisions),
+        "test_cards": sum(d.verdict.test_card for d in decisions),
         "logged": sum(d.logged for d in decisions),
         "delivered": len(tally.delivered),
         "batches": tally.batches,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import cbor2
 from nacl.signing import SigningKey
@@ -83,10 +84,9 @@ def _tampered(text: str) -> str:
     return qrtext.wrap(forged)
 
 
-def build(now: int, keys: SampleKeys | None = None) -> SampleSet:
-    """Samples valid at `now`: accept, test card, and one of each common reject."""
-    k = keys or SampleKeys(*(SigningKey.generate() for _ in range(5)))
-    base = PassInfo(
+def sample_info(now: int, **changes: Any) -> PassInfo:
+    """A typical travel pass, issued a day before `now` for 30 days; `changes` replace fields."""
+    typical = PassInfo(
         pass_id="P-000001",
         issuer="VN-CP",
         kid=b"",
@@ -96,6 +96,13 @@ def build(now: int, keys: SampleKeys | None = None) -> SampleSet:
         not_before=now - DAY,
         expires_at=now + 30 * DAY,
     )
+    return replace(typical, **changes)
+
+
+def build(now: int, keys: SampleKeys | None = None) -> SampleSet:
+    """Samples valid at `now`: accept, test card, and one of each common reject."""
+    k = keys or SampleKeys(*(SigningKey.generate() for _ in range(5)))
+    base = sample_info(now)
     victim = replace(base, pass_id="P-000004", holder=Holder("TRAN THI B", "4321"))
     samples = (
         Sample("valid", _pass(k.issuer, base), None),

@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 from scanner.display.base import Display, NullDisplay, Surface
 from scanner.display.config import DisplayConfig
-from scanner.display.errors import DisplayError
 from scanner.display.screen import Locale, Screen
 from scanner.display.worker import ScreenDisplay
+from scanner.errors import DisplayError
 
 log = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ from typing import Any, TextIO
 from PIL import Image
 
 from scanner.display.config import DisplayConfig
-from scanner.display.errors import DisplayError
 from scanner.display.paint import paint
 from scanner.display.screen import Screen
 from scanner.display.textview import blank_ansi, render_ansi, render_text
+from scanner.errors import DisplayError
 
 
 class ConsoleSurface:

@@ -7,9 +7,9 @@ from typing import Any
 from PIL import Image
 
 from scanner.display.config import DisplayConfig
-from scanner.display.errors import DisplayError
 from scanner.display.paint import paint
 from scanner.display.screen import Screen
+from scanner.errors import DisplayError
 
 
 class OledSurface:

@@ -9,9 +9,16 @@ from datetime import UTC, datetime, timedelta
 
 from scanner.display.catalogue import duration_text, kind_text, reason_text, text
 from scanner.display.config import Language
-from scanner.model import ClockState, PassKind, Reason, RevocationState, TrustState, Verdict
-from scanner.outbox.queue import Fill
-from scanner.run.health import Health
+from scanner.model import (
+    ClockState,
+    Fill,
+    Health,
+    PassKind,
+    Reason,
+    RevocationState,
+    TrustState,
+    Verdict,
+)
 
 
 class Size(enum.IntEnum):
@@ -197,6 +204,8 @@ def state_lines(locale: Locale, status: UnitStatus, now: float) -> tuple[str, ..
             found.append(text(lang, f"state.clock_{health.clock.value}"))
         if health.outbox_fill >= Fill.HIGH:
             found.append(text(lang, "state.outbox", pct=int(health.outbox_fill)))
+        if health.unlogged:
+            found.append(text(lang, "state.log_failed"))
     if status.offline_since is not None:
         duration = duration_text(lang, now - status.offline_since)
         found.append(text(lang, "state.offline", duration=duration))

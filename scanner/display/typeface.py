@@ -8,15 +8,13 @@ from pathlib import Path
 
 from PIL import ImageFont
 
+from scanner.errors import FontMissingError
+
 # Shipped beside this module (see fonts/LICENSE) so a unit never depends on what
 # the image happens to have; Debian's copy is the fallback for a wheel built
 # without package data.
 _FILES = {False: "DejaVuSans.ttf", True: "DejaVuSans-Bold.ttf"}
 _SYSTEM = Path("/usr/share/fonts/truetype/dejavu")
-
-
-class FontMissingError(RuntimeError):
-    """Neither the shipped nor the system DejaVu Sans could be found."""
 
 
 def font_path(bold: bool) -> Path:

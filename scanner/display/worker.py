@@ -58,6 +58,7 @@ class ScreenDisplay:
         self.draws = 0
         self.failures = 0
         self.last_draw_ms: float | None = None
+        self._last_screen: Screen | None = None
         self._thread = threading.Thread(target=self._run, name="display", daemon=True)
         self._thread.start()
 
@@ -141,6 +142,9 @@ class ScreenDisplay:
         started = self._monotonic()
         try:
             screen = compose(subject, self._locale, self._wall())
+            if not isinstance(subject, Verdict) and screen == self._last_screen:
+                return  # the same ready screen again (a status that changed nothing shown)
+            self._last_screen = screen
             self._surface.draw(screen)
         except Exception as exc:  # noqa: BLE001 - a broken panel must never stop the unit
             self.failures += 1

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
+from scanner.errors import Base45Error
+
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 _VALUE = {c: i for i, c in enumerate(ALPHABET)}
 # Two characters always make one byte or the low part of a pair: a table of all
 # 45*45 two-character strings turns the inner loop into one dict lookup each.
 _PAIR = {a + b: _VALUE[a] + 45 * _VALUE[b] for a in ALPHABET for b in ALPHABET}
-
-
-class Base45Error(ValueError):
-    """The text is not valid base45."""
 
 
 def encode(data: bytes) -> str:

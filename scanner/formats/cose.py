@@ -11,45 +11,110 @@ import cbor2
 from nacl.exceptions import BadSignatureError, CryptoError
 from nacl.signing import SigningKey, VerifyKey
 
+from scanner.errors import CborError, CoseError, SignedObjectError
+
 ALG_EDDSA = -8
 HEADER_ALG = 1
 HEADER_KID = 4
 COSE_SIGN1_TAG = 18
 KID_LENGTH = 8
 SIGNATURE_LENGTH = 64
+_ENVELOPE_TAGS = frozenset({COSE_SIGN1_TAG})
 
 
-class CoseError(ValueError):
-    """The bytes are not a COSE_Sign1 message of the profile this project uses."""
+# What a decoded item may be: cbor2 turns other tags into other Python types
+# (datetime, Decimal, set, UUID, shared values, ...), none of which we sign.
+# No floats: nothing signed here has one, and a float has several encodings.
+_PLAIN = (int, bytes, str, bool, type(None))
 
 
-class CborError(ValueError):
-    """Untrusted bytes are not CBOR this project can take."""
+def _order(key: Any) -> tuple[Any, ...]:
+    """Sorts map keys as RFC 8949 4.2.1 does, by the bytes of their shortest encodings."""
+    kind = type(key)
+    if kind is int:
+        return (0, key) if key >= 0 else (1, -1 - key)  # major 0, then major 1 by |n|
+    if kind is bytes:
+        return (2, len(key), key)  # the length is in the head, so shorter first
+    if kind is str:
+        raw = key.encode()
+        return (3, len(raw), raw)
+    return (9, bytes(cbor2.dumps(key)))  # anything else: by its encoding, after those
 
 
-def loads_untrusted(data: bytes, max_depth: int) -> Any:
-    """Decode CBOR from outside; every way it can fail becomes CborError."""
+def _check(value: Any, tags: frozenset[int]) -> None:
+    kind = type(value)
+    if kind is dict or kind is cbor2.frozendict:
+        previous: tuple[Any, ...] | None = None
+        for key, item in value.items():
+            _check(key, tags)
+            order = _order(key)
+            if previous is not None and order <= previous:
+                raise CborError("map keys not in deterministic order")
+            previous = order
+            _check(item, tags)
+    elif kind is list or kind is tuple:
+        for item in value:
+            _check(item, tags)
+    elif kind is cbor2.CBORTag:
+        if value.tag not in tags:
+            raise CborError(f"unexpected CBOR tag {value.tag}")
+        _check(value.value, tags)
+    elif kind not in _PLAIN:
+        raise CborError(f"unexpected CBOR item ({kind.__name__})")
+
+
+def loads_untrusted(data: bytes, max_depth: int, tags: frozenset[int] = frozenset()) -> Any:
+    """Decode CBOR from outside that must be in deterministic encoding; else CborError.
+
+    One signed object must have one encoding: otherwise a pass can be written as
+    endless different texts (each new to the debouncer), and a duplicate map key
+    would let a decoder pick either copy. cbor2 (6.3) has no strict mode, so the
+    value it decodes is encoded again, in the order it was read, and must give
+    back the very bytes: that refuses non-shortest heads, indefinite lengths,
+    chunked strings, duplicate keys (the map comes back shorter), wrapper tags
+    and trailing bytes. Then map keys must be in RFC 8949 order, and no tag
+    outside `tags`, no float and no other decoded type may appear.
+    """
+    value = loads_foreign(data, max_depth)
+    try:
+        again = bytes(cbor2.dumps(value))
+    except _DECODE_ERRORS as exc:
+        raise CborError(f"cannot be encoded again ({type(exc).__name__})") from None
+    if again != data:
+        raise CborError("not in deterministic encoding")
+    _check(value, tags)
+    return value
+
+
+def loads_foreign(data: bytes, max_depth: int) -> Any:
+    """Decode CBOR signed by a foreign issuer whose encoder is not ours (EU DCC, say).
+
+    Only for formats whose specification does not require deterministic CBOR:
+    their signature covers these exact bytes, so the encoding is not ours to fix.
+    Still bounded in depth; trailing bytes are refused.
+    """
     stream = io.BytesIO(data)
     try:
         value = cbor2.load(stream, max_depth=max_depth)
-    # cbor2 6 signals bad input with CBORDecodeError (a CBORError, no longer a
-    # ValueError) but also lets TypeError (unhashable map keys), OverflowError
-    # and RecursionError escape: all of them are "not CBOR we can take".
-    except (
-        cbor2.CBORError,
-        ValueError,
-        TypeError,
-        OverflowError,
-        RecursionError,
-        KeyError,
-        IndexError,
-    ) as exc:
+    except _DECODE_ERRORS as exc:
         raise CborError(type(exc).__name__) from None
-    # cbor2 stops after the first item: bytes after it would let one pass be
-    # written as endless different texts, so anything trailing is refused.
     if stream.tell() != len(data):
         raise CborError("trailing bytes after the CBOR item")
     return value
+
+
+# cbor2 6 signals bad input with CBORDecodeError (a CBORError, no longer a
+# ValueError) but also lets TypeError (unhashable map keys), OverflowError
+# and RecursionError escape: all of them are "not CBOR we can take".
+_DECODE_ERRORS = (
+    cbor2.CBORError,
+    ValueError,
+    TypeError,
+    OverflowError,
+    RecursionError,
+    KeyError,
+    IndexError,
+)
 
 
 def key_id(public_key: bytes) -> bytes:
@@ -146,13 +211,13 @@ def sign1(payload: bytes, signing_key: SigningKey) -> bytes:
 def parse_sign1(data: bytes) -> Sign1:
     """Parse and check the envelope's shape; raises CoseError with what is wrong."""
     try:
-        obj = loads_untrusted(data, max_depth=8)
+        obj = loads_untrusted(data, max_depth=8, tags=_ENVELOPE_TAGS)
     except CborError as exc:
         raise CoseError(f"not CBOR: {exc}") from None
-    if isinstance(obj, cbor2.CBORTag):
-        if obj.tag != COSE_SIGN1_TAG:
-            raise CoseError(f"CBOR tag {obj.tag} is not COSE_Sign1")
-        obj = obj.value
+    # Every signer here writes the tag: an untagged envelope is another encoding.
+    if not isinstance(obj, cbor2.CBORTag) or obj.tag != COSE_SIGN1_TAG:
+        raise CoseError("not a tagged COSE_Sign1 (tag 18)")
+    obj = obj.value
     # cbor2 decodes an array inside a tag as a tuple, elsewhere as a list.
     if not isinstance(obj, list | tuple) or len(obj) != 4:
         raise CoseError("COSE_Sign1 must be an array of 4")
@@ -177,17 +242,6 @@ def parse_sign1(data: bytes) -> Sign1:
     if not isinstance(kid, bytes) or len(kid) != KID_LENGTH:
         raise CoseError("kid must be 8 bytes")
     return Sign1(protected=protected, kid=kid, payload=payload, signature=signature)
-
-
-class SignedObjectError(ValueError):
-    """A typed signed object (bundle, revocation update, command) that does not verify.
-
-    `code` is `malformed` or `bad_signature`; the message says what is wrong.
-    """
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def open_signed(

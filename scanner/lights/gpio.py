@@ -15,7 +15,8 @@ from gpiozero.exc import BadPinFactory, GPIOZeroError, PinFactoryFallback
 from gpiozero.pins.mock import MockFactory
 
 from scanner.lights.patterns import Channel, Pattern, signal_pattern, state_pattern
-from scanner.lights.signals import DeviceState, LightsConfig, Signal
+from scanner.lights.signals import LightsConfig, Signal
+from scanner.model import DeviceState
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,8 @@ import enum
 import math
 from dataclasses import dataclass
 
-from scanner.lights.signals import DeviceState, LightsConfig, Signal
+from scanner.lights.signals import LightsConfig, Signal
+from scanner.model import DeviceState
 
 # No rhythm flashes more than 3 times in any second: the WCAG 2.3.1 limit for
 # photosensitive seizures, which a lamp at eye height should respect too.

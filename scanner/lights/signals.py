@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass, fields
 from typing import Protocol
 
-from scanner.model import PassKind, Verdict
+from scanner.model import DeviceState, PassKind, Verdict
 
 Pin = int | str  # a gpiozero pin name: 17, "GPIO17", "BOARD11", "J8:11"
 
@@ -28,14 +28,6 @@ class Signal(enum.StrEnum):
 
 
 _VERDICTS = frozenset({Signal.ACCEPT, Signal.REJECT, Signal.TEST_CARD})
-
-
-class DeviceState(enum.StrEnum):
-    """The background pattern shown while no signal is."""
-
-    IDLE = "idle"  # all off
-    DEGRADED = "degraded"  # still verifying, but trust data stale, clock untrusted or outbox full
-    FAULT = "fault"  # not verifying: no camera
 
 
 class Indicator(Protocol):

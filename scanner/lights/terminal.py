@@ -6,7 +6,8 @@ import sys
 from typing import TextIO
 
 from scanner.lights.gpio import GpioIndicator, LampState, make_pin_factory
-from scanner.lights.signals import DeviceState, LightsConfig, Signal
+from scanner.lights.signals import LightsConfig, Signal
+from scanner.model import DeviceState
 
 _ANSI = {"green": "\x1b[1;32m", "red": "\x1b[1;31m", "amber": "\x1b[1;33m"}
 _RESET = "\x1b[0m"
@@ -38,7 +39,8 @@ class TerminalIndicator:
         self, config: LightsConfig, stream: TextIO | None = None, *, color: bool | None = None
     ) -> None:
         self._stream = stream if stream is not None else sys.stdout
-        self._color = self._stream.isatty() if color is None else color
+        self._tty = self._stream.isatty()
+        self._color = self._tty if color is None else color
         factory, _ = make_pin_factory(prefer_mock=True)
         self.gpio = GpioIndicator(config, factory, on_change=self._draw)
 
@@ -50,10 +52,15 @@ class TerminalIndicator:
 
     def close(self) -> None:
         self.gpio.close()
-        self._stream.write("\n")
+        if self._tty:
+            self._stream.write("\n")
         self._stream.flush()
 
     def _draw(self, lamps: LampState) -> None:
-        # "\r" and clear-to-end redraw the same line; other output may interleave.
-        self._stream.write("\r" + render_lamps(lamps, color=self._color) + "\x1b[K")
+        if self._tty:
+            # "\r" and clear-to-end redraw the same line; other output may interleave.
+            self._stream.write("\r" + render_lamps(lamps, color=self._color) + "\x1b[K")
+        else:
+            # A pipe or a file gets one plain line per change: no control characters.
+            self._stream.write(render_lamps(lamps, color=False) + "\n")
         self._stream.flush()

@@ -7,6 +7,7 @@ nothing of the store itself.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import json
 from collections.abc import Mapping
@@ -75,6 +76,36 @@ class OutboxEvent:
             decode_ms=decode_ms,
         )
 
+    @classmethod
+    def alert(
+        cls,
+        code: str,
+        detail: Mapping[str, DetailValue] | None = None,
+        *,
+        device_id: str,
+        checkpoint_id: str,
+        wall_time: float,
+        clock: ClockState,
+        verdict: Verdict | None = None,
+    ) -> OutboxEvent:
+        """An alert; one about a verdict (a test card) carries its pass ID, key and time."""
+        return cls(
+            kind=EventKind.ALERT,
+            device_id=device_id,
+            checkpoint_id=checkpoint_id,
+            wall_time=wall_time,
+            clock=clock,
+            trusted_time=verdict.now if verdict is not None else None,
+            pass_id=verdict.pass_id if verdict is not None else None,
+            issuer_kid=verdict.kid.hex() if verdict is not None and verdict.kid else None,
+            code=code,
+            detail=detail,
+        )
+
+    def as_telemetry(self) -> OutboxEvent:
+        """The same record as telemetry: what the outbox may shed first when it fills."""
+        return dataclasses.replace(self, kind=EventKind.TELEMETRY)
+
     def to_json(self) -> str:
         """Compact JSON without ``seq`` (the outbox assigns it); the schema is docs/mqtt.md."""
         document: dict[str, object] = {
@@ -108,3 +139,4 @@ class StoredEvent:
     kind: EventKind
     json: str
     recorded_at: float
+    through: int | None = None  # a shed range's last number; None for an event

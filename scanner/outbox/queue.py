@@ -11,7 +11,6 @@ waits for the commit: nothing is shown that is not logged.
 
 from __future__ import annotations
 
-import enum
 import logging
 import sqlite3
 import threading
@@ -19,8 +18,15 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
+from scanner.errors import OutboxError, OutboxFullError, OutboxStorageError
+from scanner.model import Fill
 from scanner.outbox.events import EventKind, OutboxEvent, StoredEvent
-from scanner.outbox.sqlite import Transaction, open_database, shed_oldest_telemetry
+from scanner.outbox.sqlite import (
+    Transaction,
+    forget_delivered,
+    open_database,
+    shed_oldest_telemetry,
+)
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +35,10 @@ __all__ = [
     "MIB",
     "MIN_MAX_BYTES",
     "OUTBOX_FILENAME",
-    "Fill",
     "Outbox",
     "OutboxError",
     "OutboxFullError",
+    "OutboxStorageError",
 ]
 
 MIB = 1024 * 1024
@@ -44,23 +50,6 @@ OUTBOX_FILENAME = "outbox.sqlite3"
 _ROW_OVERHEAD = 64
 _SHED_BATCH = 256
 _SHED_BODY = '{"kind":"shed"}'
-
-
-class Fill(enum.IntEnum):
-    """How full the store is, as the alert thresholds of the issue (percent of the bound)."""
-
-    OK = 0
-    HALF = 50
-    HIGH = 80
-    CRITICAL = 95
-
-
-class OutboxError(Exception):
-    """Base of the outbox's faults."""
-
-
-class OutboxFullError(OutboxError):
-    """The store is at its bound and holds no telemetry left to shed: the event was NOT stored."""
 
 
 class Outbox:
@@ -120,10 +109,15 @@ class Outbox:
         """Commit several events in one transaction (for bulk telemetry and benchmarks)."""
         seqs: list[int] = []
         with self._lock:
-            with self._transaction():
-                for event in events:
-                    seqs.append(self._insert(event))
-            fill = self._update_fill()
+            try:
+                with self._transaction():
+                    for event in events:
+                        seqs.append(self._insert(event))
+                fill = self._update_fill()
+            except sqlite3.Error as exc:
+                # A full filesystem, an SD card gone read-only or failing: one typed
+                # error the decision path can act on, instead of a crashed daemon.
+                raise OutboxStorageError(f"outbox not written: {exc}") from exc
         self._notify(fill)
         return seqs
 
@@ -198,6 +192,7 @@ class Outbox:
                 EventKind.SHED,
                 f'{{"seq":{first},"kind":"shed","through":{last}}}',
                 float(at),
+                int(last),
             )
             for first, last, at in ranges
         ]
@@ -212,15 +207,30 @@ class Outbox:
             batch.append(item)
         return batch
 
-    def ack(self, seqs: Iterable[int]) -> int:
-        """Delete acknowledged events (only those named); returns how many were deleted."""
-        params = [(int(seq),) for seq in seqs]
+    def ack(self, sent: Iterable[StoredEvent | int]) -> int:
+        """Delete exactly what was delivered; returns how many events and ranges went.
+
+        Give the ``StoredEvent`` items of the batch: a shed range goes only if it
+        is still the range that was sent, and an event's number is taken out of
+        any range shed while it was in flight. A bare int acknowledges the event
+        of that number (never a whole shed range starting there).
+        """
+        events: list[int] = []
+        ranges: list[tuple[int, int]] = []
+        for item in sent:
+            if isinstance(item, StoredEvent) and item.through is not None:
+                ranges.append((item.seq, item.through))
+            else:
+                events.append(int(item.seq if isinstance(item, StoredEvent) else item))
         with self._lock:
             with self._transaction():
                 before = self._db.total_changes
-                self._db.executemany("DELETE FROM events WHERE seq = ?", params)
-                self._db.executemany("DELETE FROM shed WHERE first_seq = ?", params)
+                self._db.executemany("DELETE FROM events WHERE seq = ?", [(seq,) for seq in events])
+                self._db.executemany(
+                    "DELETE FROM shed WHERE first_seq = ? AND last_seq = ?", ranges
+                )
                 deleted = self._db.total_changes - before
+                forget_delivered(self._db, events)
             fill = self._update_fill()
         self._notify(fill)
         return deleted

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import uuid
 from pathlib import Path
@@ -79,6 +80,34 @@ def shed_oldest_telemetry(db: sqlite3.Connection, limit: int) -> int:
     return len(seqs)
 
 
+def forget_delivered(db: sqlite3.Connection, seqs: list[int]) -> None:
+    """Take numbers that reached central as events out of the shed ranges covering them.
+
+    An event may be shed while its batch is in flight; when that batch is then
+    acknowledged, only the numbers it carried are delivered, so a range
+    ``(first, last)`` holding one of them is cut around it, never dropped whole
+    (dropping it would lose every other number it covers). Runs inside the
+    caller's transaction.
+    """
+    if db.execute("SELECT 1 FROM shed LIMIT 1").fetchone() is None:
+        return  # the usual case: nothing was ever shed, nothing to look up
+    for seq in seqs:
+        row = db.execute(
+            "SELECT first_seq, last_seq, recorded_at FROM shed WHERE first_seq <= ? "
+            "ORDER BY first_seq DESC LIMIT 1",
+            (seq,),
+        ).fetchone()
+        if row is None or int(row[1]) < seq:
+            continue
+        first, last, at = int(row[0]), int(row[1]), float(row[2])
+        db.execute("DELETE FROM shed WHERE first_seq = ?", (first,))
+        parts = [(first, seq - 1), (seq + 1, last)]
+        db.executemany(
+            "INSERT INTO shed(first_seq, last_seq, recorded_at) VALUES(?, ?, ?)",
+            [(a, b, at) for a, b in parts if a <= b],
+        )
+
+
 class Transaction:
     """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on any exception."""
 
@@ -90,6 +119,18 @@ class Transaction:
 
     def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
         if exc_type is None:
-            self._db.execute("COMMIT")
+            try:
+                self._db.execute("COMMIT")
+            except sqlite3.Error:
+                # A full disk can fail the COMMIT itself and leave the transaction
+                # open; roll it back so the next BEGIN works once there is room.
+                self._rollback()
+                raise
         else:
-            self._db.execute("ROLLBACK")
+            self._rollback()
+
+    def _rollback(self) -> None:
+        if self._db.in_transaction:
+            # SQLite may already have rolled back by itself after an I/O error.
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")

@@ -1,12 +1,9 @@
 """The scan loop: keeps the camera open (reopening with backoff), feeds frames to the scan step,
 sets the background light from the unit's health, and pets the systemd watchdog.
 
-The watchdog is petted from this loop only while it is doing its job: frames
-arrive, or the camera is down and being reopened under our control. A camera
-read that hangs (the grabber thread stuck in a driver call) stops frames; after
-`stall_s` the camera is treated as failed, and if reopening keeps failing for
-`GIVE_UP_AFTER` attempts the loop stops petting, so systemd restarts the
-service with a fresh process and a fresh camera stack.
+When to reopen, when a camera counts as stalled and when to pet the watchdog
+is decided by the pure CameraSupervisor (scanner.run.supervision); this loop
+does the I/O around it: the grabber, alerts, lights, display and sd_notify.
 """
 
 from __future__ import annotations
@@ -17,17 +14,19 @@ import time
 from collections.abc import Callable, Mapping
 
 from scanner.camera.base import FrameSource
-from scanner.camera.errors import SourceError
 from scanner.camera.latest import FrameGrabber
 from scanner.config.load import CameraSection
+from scanner.decide.policy import Policy
 from scanner.decide.step import ScanStep
-from scanner.decide.verify import Policy
 from scanner.display.base import Display, NullDisplay
 from scanner.display.screen import UnitStatus
-from scanner.lights.signals import DeviceState, Indicator
+from scanner.errors import SourceError
+from scanner.lights.signals import Indicator
+from scanner.model import DeviceState, Health
 from scanner.outbox.queue import Outbox
-from scanner.run.health import Health, cpu_temperature, disk_free, uptime
+from scanner.run.health import cpu_temperature, disk_free, uptime
 from scanner.run.notify import Notifier, watchdog_interval
+from scanner.run.supervision import CameraSupervisor
 from scanner.trust.clock import TrustedClock
 from scanner.trust.snapshot import TrustSnapshot
 from scanner.trust.store import TrustStore
@@ -35,7 +34,6 @@ from scanner.trust.store import TrustStore
 log = logging.getLogger(__name__)
 
 FRAME_WAIT_S = 0.25  # the loop turns at least this often, frames or not
-GIVE_UP_AFTER = 8  # failed reopens in a row before the watchdog is left to restart us
 HEALTH_EVERY_S = 1.0
 
 HealthInputs = Callable[[], tuple[TrustStore | None, TrustedClock, Outbox | None]]
@@ -76,13 +74,13 @@ class ScanLoop:
         self._telemetry_every = telemetry_every_s
         self._telemetry_due = time.monotonic() + telemetry_every_s
         self._grabber: FrameGrabber | None = None
-        self._backoff = camera.reopen_min_s
-        self._reopen_at = 0.0
-        self._failures = 0
-        self._camera_down_since: float | None = None
-        self._last_frame = time.monotonic()
-        self._delivering = False  # the open camera has delivered a frame
-        self._stuck = False  # a reader thread would not stop: never reopen in-process
+        self.supervisor = CameraSupervisor(
+            reopen_min_s=camera.reopen_min_s,
+            reopen_max_s=camera.reopen_max_s,
+            stall_s=camera.stall_s,
+            watchdog_s=watchdog_interval(),
+            now=time.monotonic(),
+        )
         self._health_due = 0.0
         self._shown: DeviceState | None = None
         self._last_health: Health | None = None
@@ -91,12 +89,8 @@ class ScanLoop:
     # -- camera ----------------------------------------------------------------------------
 
     def open_camera(self) -> bool:
-        """Open the source; on failure show the fault and schedule a reopen.
-
-        An open camera counts as recovered only when its first frame arrives: a
-        camera that opens but never delivers must keep failing towards GIVE_UP_AFTER.
-        """
-        if self._stuck:
+        """Open the source; on failure show the fault and schedule a reopen."""
+        if self.supervisor.stuck:
             return False  # the old reader still owns the source; only a restart helps
         grabber = FrameGrabber(self._source)
         try:
@@ -105,60 +99,48 @@ class ScanLoop:
             self._camera_failed(exc)
             return False
         self._grabber = grabber
-        self._last_frame = time.monotonic()
+        self.supervisor.opened(time.monotonic())
         return True
 
     def _frame_arrived(self) -> None:
-        self._last_frame = time.monotonic()
-        if self._delivering:
+        first = self.supervisor.frame(time.monotonic())
+        if first is None:
             return
-        self._delivering = True
-        if self._camera_down_since is not None:
-            down = time.monotonic() - self._camera_down_since
-            log.info("camera back after %.0f s", down)
-            self._alert("camera_recovered", {"down_s": round(down, 1)})
-        self._camera_down_since = None
-        self._failures = 0
-        self._backoff = self._camera.reopen_min_s
+        if first.down_s is not None:
+            log.info("camera back after %.0f s", first.down_s)
+            self._alert("camera_recovered", {"down_s": round(first.down_s, 1)})
         self.step.reset_debounce()
 
     def close_camera(self) -> None:
         grabber, self._grabber = self._grabber, None
-        self._delivering = False
-        if grabber is not None and not grabber.stop():
-            self._stuck = True
+        stopped = grabber is None or grabber.stop()
+        self.supervisor.closed(reader_stopped=stopped)
+        if not stopped:
             log.error("camera read is stuck in the driver; leaving the watchdog to restart us")
 
     def _camera_failed(self, exc: Exception) -> None:
         self.close_camera()
-        now = time.monotonic()
-        self._failures += 1
-        if self._camera_down_since is None:
-            self._camera_down_since = now
+        if self.supervisor.failed(time.monotonic()):
             log.error("camera failed: %s", exc)
             self._alert("camera_fault", {"error": str(exc)})
-        self._reopen_at = now + self._backoff
-        self._backoff = min(self._backoff * 2, self._camera.reopen_max_s)
         self._update_health(force=True)
 
     # -- loop ------------------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
-        interval = watchdog_interval()
-        next_pet = 0.0
+        supervisor = self.supervisor
         while not stop.is_set():
             now = time.monotonic()
             if self._grabber is None:
-                if now >= self._reopen_at:
+                if supervisor.may_reopen(now):
                     self.open_camera()
                 else:
-                    stop.wait(min(FRAME_WAIT_S, self._reopen_at - now))
+                    stop.wait(min(FRAME_WAIT_S, supervisor.wait_s(now)))
             else:
                 self._turn()
             self._update_health()
-            if interval is not None and now >= next_pet and self._alive():
+            if supervisor.pet(now):
                 self._notifier.watchdog()
-                next_pet = now + interval
 
     def _turn(self) -> None:
         assert self._grabber is not None
@@ -168,18 +150,15 @@ class ScanLoop:
             self._camera_failed(exc)
             return
         if frame is None:
-            if time.monotonic() - self._last_frame > self._camera.stall_s:
+            if self.supervisor.stalled(time.monotonic()):
                 self._camera_failed(SourceError(f"no frame for {self._camera.stall_s:.0f} s"))
             return
         self._frame_arrived()
+        unlogged = self.step.unlogged
         self.decisions += len(self.step.process(frame))
-
-    def _alive(self) -> bool:
-        if self._stuck or self._failures >= GIVE_UP_AFTER:
-            return False
-        if self._grabber is not None:
-            return time.monotonic() - self._last_frame <= self._camera.stall_s
-        return self._failures < GIVE_UP_AFTER
+        if self.step.unlogged != unlogged and not unlogged:
+            # Could not log: the officer sees the degraded pattern after this verdict.
+            self._update_health(force=True)
 
     # -- health ----------------------------------------------------------------------------
 
@@ -194,6 +173,7 @@ class ScanLoop:
             trust=snapshot.state(now),
             clock=clock_state,
             outbox_fill=outbox.fill(),
+            unlogged=self.step.unlogged,
             revocations=snapshot.revocation_state(
                 now, self._policy.revocations_stale_after_s, self._policy.revocations_gap_grace_s
             ),
@@ -204,6 +184,8 @@ class ScanLoop:
         if not force and now < self._health_due:
             return
         self._health_due = now + HEALTH_EVERY_S
+        # Decisions held while the disk refused them go in as soon as it takes writes.
+        self.step.flush_held()
         health = self.health()
         self.display.set_status(UnitStatus(health, self._track_offline()))
         if health.state is not self._shown:

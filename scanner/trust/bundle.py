@@ -7,22 +7,13 @@ from typing import Any
 
 from nacl.signing import SigningKey, VerifyKey
 
-from scanner.formats.cose import (
-    SignedObjectError,
-    deterministic_dumps,
-    key_id,
-    open_signed,
-    sign1,
-)
+from scanner.errors import BundleError, SignedObjectError
+from scanner.formats.cose import deterministic_dumps, key_id, open_signed, sign1
 
 BUNDLE_TYPE = "checkpoint-trust-bundle"
 DEFAULT_STALE_AFTER = 7 * 86400  # a bundle not renewed for a week is reported stale
 MAX_BUNDLE_BYTES = 64 * 1024
 MAX_ISSUERS = 256
-
-
-class BundleError(ValueError):
-    """A trust bundle is malformed or not signed by the pinned root."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +125,9 @@ def parse_bundle(data: bytes, root: VerifyKey) -> TrustBundle:
     if not isinstance(entries, list) or len(entries) > MAX_ISSUERS:
         raise BundleError(f"bundle 'issuers' must be a list of at most {MAX_ISSUERS}")
     issuers = [_issuer(e) for e in entries]
+    if len({i.kid for i in issuers}) != len(issuers):
+        # Otherwise the later entry wins: retired-then-active would revive a retired key.
+        raise BundleError("bundle lists one issuer key twice")
     ops = body.get("ops")
     bundle = TrustBundle(
         version=_int(body, "version", 1),

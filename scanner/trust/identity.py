@@ -7,14 +7,11 @@ from pathlib import Path
 
 from nacl.signing import SigningKey, VerifyKey
 
+from scanner.errors import IdentityError, KeyFileError
 from scanner.formats.cose import key_id
-from scanner.trust.keys import KeyFileError, load_private_key
+from scanner.trust.keys import load_private_key
 
 DEVICE_ID_PREFIX = "cp-"
-
-
-class IdentityError(Exception):
-    """The identity key is missing, unreadable, or belongs to another device."""
 
 
 def device_id_for(key: VerifyKey) -> str:

@@ -10,14 +10,11 @@ from pathlib import Path
 
 from nacl.signing import SigningKey, VerifyKey
 
+from scanner.errors import KeyFileError
 from scanner.formats.cose import key_id
 
 PUBLIC_PREFIX = "ed25519-pub:"
 PRIVATE_PREFIX = "ed25519-key:"
-
-
-class KeyFileError(ValueError):
-    """A key file is missing, malformed, of the wrong kind or too widely readable."""
 
 
 def _read_line(path: Path, prefix: str) -> bytes:

@@ -15,6 +15,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from scanner.errors import RevocationFileError
+
 _Keys = npt.NDArray[np.uint64]
 
 # A pass ID is reduced to a 64-bit key. Two IDs sharing a key make the unrevoked
@@ -41,10 +43,6 @@ _OVERLAY_MIN: Final = 1 << 16
 _OVERLAY_SHARE: Final = 64  # fold when the overlay exceeds 1/64 of the array
 
 _HASH_CHUNK: Final = 1 << 16
-
-
-class RevocationFileError(ValueError):
-    """A revocation file is missing, torn, corrupt or of an unknown format."""
 
 
 def pass_id_key(pass_id: str) -> int:

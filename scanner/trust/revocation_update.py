@@ -7,31 +7,14 @@ from typing import Any
 
 from nacl.signing import SigningKey, VerifyKey
 
-from scanner.formats.cose import (
-    SignedObjectError,
-    deterministic_dumps,
-    open_signed,
-    sign1,
-)
-from scanner.formats.cp1.claims import ClaimsError, validate_pass_id
+from scanner.errors import ClaimsError, RevocationGapError, RevocationUpdateError, SignedObjectError
+from scanner.formats.cose import deterministic_dumps, open_signed, sign1
+from scanner.formats.cp1.claims import validate_pass_id
 
 UPDATE_TYPE = "checkpoint-revocations"
 # A snapshot of 10 million IDs is ~120 MB of CBOR: central sends those by file
 # (USB stick, provisioning), while MQTT carries deltas.
 MAX_UPDATE_BYTES = 256 * 1024 * 1024
-
-
-class RevocationUpdateError(ValueError):
-    """A revocation update is malformed or not signed by the bundle's revocation key."""
-
-
-class RevocationGapError(ValueError):
-    """An update does not follow the serial the device has: updates were missed."""
-
-    def __init__(self, have: int, got: int) -> None:
-        super().__init__(f"revocation delta {got} does not follow serial {have}: updates missing")
-        self.have = have
-        self.got = got
 
 
 @dataclass(frozen=True, slots=True)

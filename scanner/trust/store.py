@@ -10,31 +10,25 @@ from pathlib import Path
 
 from nacl.signing import VerifyKey
 
+from scanner.errors import (
+    BundleError,
+    BundleRollbackError,
+    RevocationFileError,
+    RevocationGapError,
+    TrustStoreError,
+)
 from scanner.formats.cose import key_id
-from scanner.trust.bundle import BundleError, TrustBundle, parse_bundle
+from scanner.trust.bundle import TrustBundle, parse_bundle
 from scanner.trust.files import atomic_write
 from scanner.trust.freshness import RECORD_FILE, RecordError, RevocationRecord
-from scanner.trust.revocation_set import RevocationFileError, RevocationSet
-from scanner.trust.revocation_update import RevocationGapError, RevocationUpdate, parse_update
+from scanner.trust.revocation_set import RevocationSet
+from scanner.trust.revocation_update import RevocationUpdate, parse_update
 from scanner.trust.snapshot import TrustSnapshot
 
 log = logging.getLogger(__name__)
 
 BUNDLE_FILE = "bundle.cose"
 REVOCATIONS_FILE = "revocations.bin"
-
-
-class TrustStoreError(Exception):
-    """The store has no usable trust data: the device cannot verify anything."""
-
-
-class BundleRollbackError(BundleError):
-    """A bundle whose version is not above the current one (anti-rollback)."""
-
-    def __init__(self, offered: int, current: int) -> None:
-        super().__init__(f"bundle version {offered} is not above the current {current}")
-        self.offered = offered
-        self.current = current
 
 
 class TrustStore:

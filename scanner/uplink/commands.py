@@ -15,12 +15,8 @@ from pathlib import Path
 
 from nacl.signing import SigningKey, VerifyKey
 
-from scanner.formats.cose import (
-    SignedObjectError,
-    deterministic_dumps,
-    open_signed,
-    sign1,
-)
+from scanner.errors import SignedObjectError
+from scanner.formats.cose import deterministic_dumps, open_signed, sign1
 from scanner.trust.files import atomic_write
 
 COMMAND_TYPE = "checkpoint-command"
@@ -36,12 +32,12 @@ class Action(enum.StrEnum):
     REPORT = "report"  # publish status and a heartbeat now
 
 
-class CommandRefused(ValueError):  # noqa: N818 - a refusal is an outcome, reported to central
-    """A command the device will not run; `code` is what the alert and result say."""
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A command the device will not run, as a value: `code` is what the alert and result say."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+    code: str
+    message: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,36 +62,35 @@ def encode_command(ops: SigningKey, command: Command) -> bytes:
     return sign1(deterministic_dumps(body), ops)
 
 
-def parse_command(data: bytes, ops: VerifyKey | None) -> Command:
-    """Verify and decode; raises CommandRefused with code bad_signature or malformed."""
+def parse_command(data: bytes, ops: VerifyKey | None) -> Command | Refusal:
+    """Verify and decode; a Refusal says why not (bad_signature, malformed, ...)."""
     if ops is None:
-        raise CommandRefused("no_ops_key", "the trust bundle names no ops key")
+        return Refusal("no_ops_key", "the trust bundle names no ops key")
     if len(data) > MAX_COMMAND_BYTES:
-        raise CommandRefused("malformed", "command too large")
+        return Refusal("malformed", "command too large")
     try:
         body = open_signed(data, ops, COMMAND_TYPE, 2, "command")
     except SignedObjectError as exc:
         if exc.code == "bad_signature":
-            raise CommandRefused(exc.code, "command is not signed by the ops key") from None
-        raise CommandRefused(exc.code, str(exc)) from None
+            return Refusal(exc.code, "command is not signed by the ops key")
+        return Refusal(exc.code, str(exc))
     device, action = body.get("device_id"), body.get("action")
     if not isinstance(device, str) or not isinstance(action, str):
-        raise CommandRefused("malformed", "device_id and action must be text")
-    seq, issued, expires = (_uint(body, name) for name in ("seq", "issued_at", "expires_at"))
+        return Refusal("malformed", "device_id and action must be text")
+    numbers: list[int] = []
+    for name in ("seq", "issued_at", "expires_at"):
+        value = body.get(name)
+        if type(value) is not int or not 0 <= value < 2**53:
+            return Refusal("malformed", f"{name} must be a non-negative integer")
+        numbers.append(value)
+    seq, issued, expires = numbers
     if not 0 < expires - issued <= MAX_LIFETIME_S:
-        raise CommandRefused("malformed", "command lifetime must be positive and at most a day")
+        return Refusal("malformed", "command lifetime must be positive and at most a day")
     try:
         parsed_action = Action(action)
     except ValueError:
-        raise CommandRefused("unknown_action", f"unknown action {action!r}") from None
+        return Refusal("unknown_action", f"unknown action {action!r}")
     return Command(device, seq, issued, expires, parsed_action)
-
-
-def _uint(body: dict[object, object], name: str) -> int:
-    value = body.get(name)
-    if type(value) is not int or not 0 <= value < 2**53:
-        raise CommandRefused("malformed", f"{name} must be a non-negative integer")
-    return value
 
 
 class CommandGate:
@@ -120,17 +115,18 @@ class CommandGate:
             self.damaged = True
             self.last_seq = 0
 
-    def admit(self, command: Command, now: int) -> None:
-        """Raise CommandRefused (wrong_device, expired, not_yet_valid, replayed) or record it."""
+    def admit(self, command: Command, now: int) -> Refusal | None:
+        """Record the command and return None, or a Refusal (wrong_device, expired, replayed...)."""
         if self.damaged:
-            raise CommandRefused("state_damaged", "the command sequence file is damaged")
+            return Refusal("state_damaged", "the command sequence file is damaged")
         if command.device_id != self._device_id:
-            raise CommandRefused("wrong_device", "command is addressed to another device")
+            return Refusal("wrong_device", "command is addressed to another device")
         if now >= command.expires_at:
-            raise CommandRefused("expired", "command has expired")
+            return Refusal("expired", "command has expired")
         if command.issued_at > now + 300:
-            raise CommandRefused("not_yet_valid", "command is issued in the future")
+            return Refusal("not_yet_valid", "command is issued in the future")
         if command.seq <= self.last_seq:
-            raise CommandRefused("replayed", f"command seq {command.seq} already used")
+            return Refusal("replayed", f"command seq {command.seq} already used")
         atomic_write(self._path, f"{command.seq}\n".encode())
         self.last_seq = command.seq
+        return None

@@ -96,6 +96,9 @@ class UplinkConfig:
     ack_timeout_s: float = 30.0
     poll_interval_s: float = 1.0  # how often the outbox is looked at without a wake()
     allow_plaintext_credentials: bool = False  # a password over mqtt:// to another host
+    # For people reading status and heartbeats (MQTT Explorer, dashboards): not a key.
+    checkpoint_id: str | None = None
+    label: str = ""
 
     def __post_init__(self) -> None:
         address = parse_broker_url(self.broker_url)

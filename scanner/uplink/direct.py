@@ -105,6 +105,8 @@ class DirectMessages:
         }
         payload = payloads.heartbeat(
             device_id=self.config.device_id,
+            checkpoint_id=self.config.checkpoint_id,
+            label=self.config.label,
             session=session,
             sent_at=self._clock(),
             supplied=supplied,

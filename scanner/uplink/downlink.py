@@ -10,12 +10,17 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from scanner.formats.cose import CoseError, key_id, parse_sign1
-from scanner.trust.bundle import BundleError
+from scanner.errors import (
+    BundleError,
+    BundleRollbackError,
+    CoseError,
+    RevocationGapError,
+    RevocationUpdateError,
+)
+from scanner.formats.cose import key_id, parse_sign1
 from scanner.trust.clock import Clock
-from scanner.trust.revocation_update import RevocationGapError, RevocationUpdateError
-from scanner.trust.store import BundleRollbackError, TrustStore
-from scanner.uplink.commands import Action, CommandGate, CommandRefused, parse_command
+from scanner.trust.store import TrustStore
+from scanner.uplink.commands import Action, Command, CommandGate, Refusal, parse_command
 from scanner.uplink.inbound import DownlinkKind, DownlinkMessage
 
 log = logging.getLogger(__name__)
@@ -111,16 +116,15 @@ class Downlink:
     def _command(self, payload: bytes) -> None:
         now, _ = self._clock.now()
         ops = self._store.snapshot().bundle.ops_key
-        seq: int | None = None
-        try:
-            command = parse_command(payload, ops)
-            seq = command.seq
-            self._gate.admit(command, now)
-        except CommandRefused as exc:
-            detail = {"code": exc.code, "seq": seq, "error": str(exc)}
+        command = parse_command(payload, ops)
+        seq = command.seq if isinstance(command, Command) else None
+        refusal = command if isinstance(command, Refusal) else self._gate.admit(command, now)
+        if refusal is not None:
+            detail = {"code": refusal.code, "seq": seq, "error": refusal.message}
             self._actions.alert("command_refused", detail)
-            self._actions.command_result({"seq": seq, "ok": False, "code": exc.code})
+            self._actions.command_result({"seq": seq, "ok": False, "code": refusal.code})
             return
+        assert isinstance(command, Command)  # a Refusal returned above
         {
             Action.IDENTIFY: self._actions.identify,
             Action.FLUSH: self._actions.flush,

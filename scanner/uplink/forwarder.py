@@ -17,6 +17,7 @@ from scanner.outbox.events import EventKind, StoredEvent
 from scanner.outbox.queue import Outbox
 from scanner.trust.files import atomic_write
 from scanner.uplink import payloads
+from scanner.uplink.batching import BatchSizer
 from scanner.uplink.config import UplinkConfig
 from scanner.uplink.publisher import SignedPublisher
 from scanner.uplink.session import Connection, Delivery, PublishOutcome
@@ -27,8 +28,6 @@ log = logging.getLogger(__name__)
 # Reason codes after which a smaller batch may succeed: 0x95 packet too large,
 # 0x83 implementation specific (what some brokers answer for size limits).
 _SIZE_REASONS = frozenset({0x95, 0x83})
-_GROW_AFTER = 64  # successful batches before a shrunken batch size is doubled again
-_MIN_BATCH_BYTES = 1024
 # A lone event whose batch was cut off this often is taken for too large (a scan
 # event is a few hundred bytes; only one carrying a large detail gets here).
 _LOST_ALONE_LIMIT = 3
@@ -64,31 +63,26 @@ class Forwarder:
         self._publisher = publisher
         self._clock = clock
         self._stop = stop
-        self._limit_events = config.batch_max_events
-        self._limit_bytes = config.batch_max_bytes
-        self._streak = 0
+        self.sizer = BatchSizer(config.batch_max_events, config.batch_max_bytes)
         self._alerts_copied_through = 0
         self.batches_sent = 0
         self.events_sent = 0
-        self.splits = 0
         self.refusals = 0
+
+    @property
+    def splits(self) -> int:
+        return self.sizer.splits
 
     def fit_to(self, conn: Connection) -> None:
         """Keep batches within the packet size this connection's broker announced."""
-        self._limit_bytes = min(self._limit_bytes, self._packet_budget(conn))
-
-    def _packet_budget(self, conn: Connection) -> int:
-        if conn.max_packet_size is None:
-            return self.config.batch_max_bytes
-        # Topic, properties (signature) and headers take well under 512 bytes.
-        return max(_MIN_BATCH_BYTES, conn.max_packet_size - 512)
+        self.sizer.fit(conn.max_packet_size)
 
     def forward(self, conn: Connection, session: int) -> bool | None:
         """Send one batch: True if the outbox moved, False if idle, None if the link is gone."""
-        budget = self._limit_bytes - payloads.batch_overhead(
+        budget = self.sizer.bytes - payloads.batch_overhead(
             self.config.device_id, self._outbox.store_id
         )
-        events = self._outbox.read_batch(self._limit_events, max(budget, 1))
+        events = self._outbox.read_batch(self.sizer.events, max(budget, 1))
         if not events:
             return False
         for event in events:
@@ -113,10 +107,10 @@ class Forwarder:
             return True
         outcome = self._publisher.publish(conn, self.topics.scans, payload)
         if outcome.delivery is Delivery.ACKED:
-            self._outbox.ack(event.seq for event in events)
+            self._outbox.ack(events)  # the items themselves: exactly what was sent
             self.batches_sent += 1
             self.events_sent += len(events)
-            self._grow()
+            self.sizer.delivered()
             return True
         if outcome.delivery is Delivery.REFUSED:
             self._refused(events, payload, outcome)
@@ -128,7 +122,7 @@ class Forwarder:
             log.info("batch %d-%d not acknowledged (%s)", events[0].seq, events[-1].seq, outcome)
             if len(events) == 1 and len(payload) >= _LOST_ALONE_MIN_BYTES:
                 self._lost_alone_again(events[0], len(payload))
-            self._shrink(events, payload)
+            self.sizer.too_big(len(events), len(payload))
         return None
 
     def _lost_alone_again(self, event: StoredEvent, size: int) -> None:
@@ -148,7 +142,7 @@ class Forwarder:
         directory.mkdir(mode=0o700, exist_ok=True)
         name = f"{self._outbox.store_id}-{event.seq}.json"
         atomic_write(directory / name, event.json.encode("utf-8") + b"\n", 0o600)
-        self._outbox.ack([event.seq])
+        self._outbox.ack([event])
         self.set_aside += 1
         self._lost_alone = (0, 0)
         log.warning("event %d (%d bytes) set aside in %s: %s", event.seq, size, directory, why)
@@ -168,7 +162,7 @@ class Forwarder:
                 len(events),
                 outcome.reason,
             )
-            self._shrink(events, payload)
+            self.sizer.too_big(len(events), len(payload))
             return
         log.warning(
             "broker refused batch %d-%d (%s); kept, retrying later",
@@ -180,18 +174,3 @@ class Forwarder:
         # and back off so a persistent refusal does not spin.
         delay = min(self.config.reconnect_max_delay_s, self.config.reconnect_min_delay_s * 4)
         self._stop.wait(delay)
-
-    def _shrink(self, events: list[StoredEvent], payload: bytes) -> None:
-        if len(events) > 1:
-            self.splits += 1
-        self._limit_events = max(1, len(events) // 2)
-        self._limit_bytes = max(_MIN_BATCH_BYTES, len(payload) // 2)
-        self._streak = 0
-
-    def _grow(self) -> None:
-        self._streak += 1
-        if self._streak < _GROW_AFTER:
-            return
-        self._streak = 0
-        self._limit_events = min(self.config.batch_max_events, self._limit_events * 2)
-        self._limit_bytes = min(self.config.batch_max_bytes, self._limit_bytes * 2)

@@ -43,7 +43,7 @@ def batch_overhead(device_id: str, store_id: str) -> int:
 
 def durable_alert(event: StoredEvent) -> bytes:
     """An alert from the outbox as published on ``.../alerts``: the event plus ``durable``."""
-    return ('{"durable":true,' + event.json[1:]).encode()
+    return (f'{{"v":{SCHEMA_VERSION},"durable":true,' + event.json[1:]).encode()
 
 
 def transient_alert(
@@ -57,6 +57,7 @@ def transient_alert(
     """An alert that could not be stored (e.g. the outbox is full): no sequence number."""
     return _dumps(
         {
+            "v": SCHEMA_VERSION,
             "durable": False,
             "seq": None,
             "kind": "alert",
@@ -72,6 +73,8 @@ def transient_alert(
 def status(
     *,
     device_id: str,
+    checkpoint_id: str | None = None,
+    label: str = "",
     state: str,
     session: int,
     online_since: float,
@@ -84,6 +87,8 @@ def status(
         {
             "v": SCHEMA_VERSION,
             "device_id": device_id,
+            "checkpoint_id": checkpoint_id,
+            "label": label,
             "state": state,
             "session": session,
             "online_since": round(online_since, 3),
@@ -97,6 +102,8 @@ def status(
 def heartbeat(
     *,
     device_id: str,
+    checkpoint_id: str | None = None,
+    label: str = "",
     session: int,
     sent_at: float,
     supplied: Mapping[str, object],
@@ -109,6 +116,8 @@ def heartbeat(
         {
             "v": SCHEMA_VERSION,
             "device_id": device_id,
+            "checkpoint_id": checkpoint_id,
+            "label": label,
             "session": session,
             "sent_at": round(sent_at, 3),
             "outbox": dict(outbox),

@@ -335,6 +335,8 @@ class Uplink:
     ) -> bytes:
         return payloads.status(
             device_id=self.config.device_id,
+            checkpoint_id=self.config.checkpoint_id,
+            label=self.config.label,
             state=state,
             session=session,
             online_since=since,

@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
-import time
 from collections.abc import Callable
 
 from gpiozero.pins.mock import MockFactory
@@ -33,8 +32,7 @@ from support.app import (
 from support.waiting import wait_until
 
 from scanner.config.load import OutboxSection
-from scanner.lights.signals import DeviceState
-from scanner.model import Reason
+from scanner.model import DeviceState, Reason
 
 # -- decisions, lights and the outbox ---------------------------------------------------------
 
@@ -144,7 +142,7 @@ def test_health_is_recorded_as_telemetry_the_outbox_may_shed(
         outbox=OutboxSection(telemetry_every_s=0.2),
     )
     run = start_app(config, pin_factory=MockFactory())
-    outbox_file = run.app.outbox.path if run.app.outbox else site.state / "missing"
+    outbox_file = run.app.outbox.path
 
     def telemetry() -> list[dict[str, object]]:
         db = sqlite3.connect(f"file:{outbox_file}?mode=ro", uri=True, timeout=5)
@@ -187,7 +185,8 @@ def test_camera_fault_shows_fault_pattern_alerts_and_recovers_without_restart(
     assert wait_until(lambda: indicator.state is DeviceState.FAULT)
     assert wait_until(lambda: factory.pin(AMBER).state)  # FAULT blinks the status lamp
     assert any(a["code"] == "camera_fault" for a in committed_alerts(site.outbox_file))
-    time.sleep(0.5)  # several reopen attempts (0.05-0.2 s backoff) fail meanwhile
+    supervisor = run.app.loop.supervisor
+    assert wait_until(lambda: supervisor.failures >= 3)  # reopening fails again and again
     assert indicator.state is DeviceState.FAULT
     assert len(decisions.made) == 1
     assert [a["code"] for a in committed_alerts(site.outbox_file)].count("camera_fault") == 1
@@ -210,7 +209,7 @@ def test_run_returns_soon_after_the_stop_event_is_set(
 ) -> None:
     frames = write_frames(site.directory / "frames", presentation([site.text("valid")]))
     run = start_app(site.config(replay_camera(frames, loop=True)), pin_factory=MockFactory())
-    time.sleep(0.3)
+    assert wait_until(lambda: run.app.loop.decisions > 0)  # the loop is turning
     run.stop.set()
     run.thread.join(5.0)
     assert not run.thread.is_alive()

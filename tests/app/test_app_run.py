@@ -26,9 +26,10 @@ from support.app import (
     write_frames,
 )
 
-from scanner.app import App, StartupError
+from scanner.app import App
 from scanner.config.load import CameraSection, Config
 from scanner.demo import samples
+from scanner.errors import StartupError
 from scanner.trust.bundle import IssuerKey, encode_bundle
 from scanner.trust.identity import device_id_for
 from scanner.trust.keys import public_key_text
@@ -179,10 +180,8 @@ def test_run_command_with_a_bad_config_exits_2(tmp_path: Path, site: Site) -> No
 
 
 def _start_refused(config: Config) -> str:
-    app = App(config, pin_factory=MockFactory())
     with pytest.raises(StartupError) as refused:
-        app.start()
-    app.stop()  # safe after a failed start
+        App(config, pin_factory=MockFactory())  # closes what it built before raising
     message = str(refused.value)
     assert message
     assert "\n" not in message

@@ -10,9 +10,9 @@ import cv2
 import numpy as np
 import pytest
 
-from scanner.camera.errors import ImageError
 from scanner.camera.images import load_gray, to_gray
 from scanner.decide.decode import Decoder
+from scanner.errors import ImageError
 
 
 def _write(path: Path, pixels: np.ndarray) -> Path:

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from camera.fake_picamera2 import CM2_CONTROLS, FakeCameraSystem
-from scanner.camera.errors import SourceError
-from scanner.camera.picam import AF_CONTINUOUS, AF_MANUAL, PicamConfig, PicamSource
+from scanner.camera.config import PicamConfig
+from scanner.camera.picam import AF_CONTINUOUS, AF_MANUAL, PicamSource
 from scanner.camera.synthetic import render_code
+from scanner.errors import SourceError
 
 SCENE = render_code("picam", (1280, 720))
 

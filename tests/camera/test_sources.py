@@ -10,12 +10,14 @@ import numpy as np
 import pytest
 import zxingcpp
 
-from scanner.camera import Frame, FrameSource, SourceEnded, SourceError
+from scanner.camera.base import Frame, FrameSource
+from scanner.camera.config import OpenCVConfig, ReplayConfig, SyntheticConfig
 from scanner.camera.latest import FrameGrabber, LatestSlot
-from scanner.camera.opencv import OpenCVConfig, OpenCVSource
-from scanner.camera.replay import ReplayConfig, ReplaySource
-from scanner.camera.synthetic import SyntheticConfig, SyntheticSource, render_code
+from scanner.camera.opencv import OpenCVSource
+from scanner.camera.replay import ReplaySource
+from scanner.camera.synthetic import SyntheticSource, render_code
 from scanner.decide.decode import Decoder
+from scanner.errors import SourceEnded, SourceError
 
 QR = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
 

@@ -22,8 +22,8 @@ from scanner.model import ClockState, Outcome
 from scanner.outbox.events import EventKind, OutboxEvent
 from scanner.outbox.queue import Outbox
 from scanner.trust.keys import load_private_key
-from scanner.uplink import Uplink
 from scanner.uplink.config import UplinkConfig
+from scanner.uplink.service import Uplink
 
 REFERENCE = Path(__file__).parents[2] / "ops/broker/mosquitto.conf"
 ROOT = "checkpoint/v1"

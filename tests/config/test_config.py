@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from support.config import FULL, MINIMAL, _without_key, refusal, with_line
 
-from scanner.camera.replay import ReplayConfig
+from scanner.camera.config import ReplayConfig
 from scanner.config.load import parse
-from scanner.decide.verify import Enforcement
+from scanner.decide.policy import Enforcement
 from scanner.lights.signals import LightsConfig
 
 # -- what parses ------------------------------------------------------------------------
@@ -153,8 +153,9 @@ def test_out_of_range_value_is_refused_with_its_section(
 ) -> None:
     text = _without_key(FULL, section, line.split(" = ", maxsplit=1)[0])
     message = refusal(with_line(section, line, text))
-    assert f"scanner.toml: {section}: " in message
+    assert f"scanner.toml: {section}" in message
     assert names in message
+    assert f"{section}: {section}." not in message  # the key path once, not twice
 
 
 def test_replay_source_without_its_table_is_refused() -> None:

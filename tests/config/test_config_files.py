@@ -11,8 +11,8 @@ import pytest
 from support.config import FULL, MINIMAL, _without_key, refusal, with_line
 
 from scanner.cli import dispatch as cli
-from scanner.config.convert import ConfigError
 from scanner.config.load import MAX_CONFIG_BYTES, load, parse
+from scanner.errors import ConfigError
 
 # -- files that are not configurations ----------------------------------------------------
 
@@ -69,7 +69,7 @@ def test_check_config_accepts_a_good_file(
 ) -> None:
     path = tmp_path / "scanner.toml"
     path.write_text(FULL)
-    assert cli.main(["check-config", str(path)]) == 0
+    assert cli.main(["check-config", "--syntax-only", str(path)]) == 0
     out, err = capsys.readouterr()
     assert err == ""
     assert "OK" in out
@@ -81,7 +81,7 @@ def test_check_config_json_prints_the_effective_configuration(
 ) -> None:
     path = tmp_path / "scanner.toml"
     path.write_text(MINIMAL)
-    assert cli.main(["check-config", "--json", str(path)]) == 0
+    assert cli.main(["check-config", "--syntax-only", "--json", str(path)]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["ok"] is True
     assert document["config"]["policy"]["expired_trust"] == "reject"

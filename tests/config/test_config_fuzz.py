@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from support.config import FULL
 
-from scanner.config.convert import ConfigError
 from scanner.config.load import Config, parse
+from scanner.errors import ConfigError
 
 # -- anything at all ------------------------------------------------------------------------
 

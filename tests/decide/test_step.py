@@ -142,3 +142,30 @@ def test_a_test_card_is_audited_as_an_alert_and_never_logged_as_a_scan(
         db.close()
     assert json.loads(body)["code"] == "test_card"
     assert "TEST CARD" not in body  # the holder line of a card is never logged either
+
+
+@pytest.mark.parametrize(("at", "outcome"), [(NOW, "accept"), (NOW + 40 * 86400, "reject")])
+def test_a_test_card_accepted_or_refused_is_an_alert_never_a_scan(
+    sample_set: samples.SampleSet, tmp_path: Path, at: int, outcome: str
+) -> None:
+    bundle = parse_bundle(sample_set.bundle, sample_set.keys.root.verify_key)
+    trust = TrustSnapshot(bundle, RevocationSet.empty(), 0)
+    with GpioIndicator(LIGHTS, FACTORY) as indicator, Outbox(tmp_path / "state") as outbox:
+        scan = ScanStep(
+            decoder=Decoder(),
+            debouncer=Debouncer(DebounceConfig(gap_s=10.0)),
+            verifier=Verifier(lambda: trust, PinnedClock(at)),
+            indicator=indicator,
+            outbox=outbox,
+            device_id="cp-test",
+            checkpoint_id="CP-TEST",
+        )
+        (decision,) = scan.process(frame(sample_set.by_name("test-card").text))
+        assert decision.verdict.test_card
+        assert decision.verdict.outcome.value == outcome
+        db = sqlite3.connect(outbox.path)
+        rows = [json.loads(b) for (b,) in db.execute("SELECT body FROM events").fetchall()]
+        db.close()
+    assert [(r["kind"], r.get("code"), r["detail"]["outcome"]) for r in rows] == [
+        ("alert", "test_card", outcome)
+    ]

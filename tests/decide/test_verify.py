@@ -26,7 +26,8 @@ from support.verify import (
     fixture_trust,  # noqa: F401 - fixtures
 )
 
-from scanner.decide.verify import Enforcement, Policy, verify_text
+from scanner.decide.policy import Enforcement, Policy
+from scanner.decide.verify import verify_text
 from scanner.demo import samples
 from scanner.formats import base45
 from scanner.formats.cose import (

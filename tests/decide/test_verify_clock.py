@@ -21,7 +21,8 @@ from support.verify import (
     fixture_trust,  # noqa: F401 - fixtures
 )
 
-from scanner.decide.verify import Enforcement, Policy, Verifier
+from scanner.decide.policy import Enforcement, Policy
+from scanner.decide.verify import Verifier
 from scanner.demo import samples
 from scanner.formats.cose import COSE_SIGN1_TAG, parse_sign1
 from scanner.formats.cp1 import qrtext

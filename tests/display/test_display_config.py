@@ -6,8 +6,11 @@ import tomllib
 
 import pytest
 
-from scanner.config.convert import ConfigError, build
-from scanner.display import DisplayConfig, NullDisplay, open_display
+from scanner.config.convert import build
+from scanner.display.backends import open_display
+from scanner.display.base import NullDisplay
+from scanner.display.config import DisplayConfig
+from scanner.errors import ConfigError
 
 
 def load(text: str) -> DisplayConfig:

@@ -7,12 +7,9 @@ import dataclasses
 import pytest
 from support.display import DAY, NOW, Passes, passes
 
-from scanner.display import Locale, Screen, Tone, UnitStatus, compose
 from scanner.display.catalogue import CATALOGUE
-from scanner.display.screen import Kind, Size
-from scanner.model import ClockState, Reason, TrustState
-from scanner.outbox.queue import Fill
-from scanner.run.health import Health
+from scanner.display.screen import Kind, Locale, Screen, Size, Tone, UnitStatus, compose
+from scanner.model import ClockState, Fill, Health, Reason, TrustState
 
 VI = Locale("vi", 420, "CP-HN-01")
 EN = Locale("en", 420, "CP-HN-01")

@@ -11,16 +11,23 @@ from luma.core.device import dummy
 from PIL import Image, ImageChops
 from support.display import NOW, Passes, passes
 
-from scanner.display import Locale, UnitStatus, compose
 from scanner.display.console import ConsoleSurface
 from scanner.display.oled import OledSurface
 from scanner.display.paint import layout, paint
-from scanner.display.screen import Kind, Line, Priority, Screen, Size, Tone
+from scanner.display.screen import (
+    Kind,
+    Line,
+    Locale,
+    Priority,
+    Screen,
+    Size,
+    Tone,
+    UnitStatus,
+    compose,
+)
 from scanner.display.textview import render_text
 from scanner.display.typeface import font
-from scanner.model import ClockState, Reason, TrustState
-from scanner.outbox.queue import Fill
-from scanner.run.health import Health
+from scanner.model import ClockState, Fill, Health, Reason, TrustState
 
 VI = Locale("vi", 420, "CP-HN-01")
 EN = Locale("en", 420, "CP-HN-01")

@@ -15,13 +15,11 @@ pytest.importorskip("luma.core.device", reason="needs the display extra (luma.ol
 from luma.core.device import dummy
 from support.display import NOW, Passes, passes
 
-from scanner.display import Locale, Screen, ScreenDisplay, UnitStatus
 from scanner.display.console import ConsoleSurface
 from scanner.display.oled import OledSurface
-from scanner.display.screen import Kind
-from scanner.model import ClockState, TrustState
-from scanner.outbox.queue import Fill
-from scanner.run.health import Health
+from scanner.display.screen import Kind, Locale, Screen, UnitStatus
+from scanner.display.worker import ScreenDisplay
+from scanner.model import ClockState, Fill, Health, TrustState
 
 VI = Locale("vi", 420, "CP-HN-01")
 Console = tuple[ScreenDisplay, ConsoleSurface, "Drawn"]

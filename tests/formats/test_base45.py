@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from scanner.errors import Base45Error
 from scanner.formats import base45
-from scanner.formats.base45 import ALPHABET, Base45Error
+from scanner.formats.base45 import ALPHABET
 
 RFC_9285_VECTORS = [
     (b"AB", "BB8"),

@@ -8,13 +8,13 @@ import cbor2
 import pytest
 from nacl.signing import SigningKey
 
+from scanner.errors import CoseError
 from scanner.formats import cose
 from scanner.formats.cose import (
     ALG_EDDSA,
     COSE_SIGN1_TAG,
     HEADER_ALG,
     HEADER_KID,
-    CoseError,
     deterministic_dumps,
     key_id,
     parse_sign1,
@@ -115,11 +115,13 @@ def test_deterministic_dumps_uses_shortest_integer_forms() -> None:
     assert deterministic_dumps(256) == b"\x19\x01\x00"
 
 
-def test_untagged_sign1_array_is_accepted(key: SigningKey) -> None:
-    # RFC 9052 allows COSE_Sign1 without its tag; the shape rules still apply.
+def test_untagged_sign1_array_is_refused(key: SigningKey) -> None:
+    # RFC 9052 allows COSE_Sign1 without its tag, but every signer here writes
+    # it: the untagged array would be a second encoding of the same pass.
     protected = _protected(key)
     data = _envelope(protected, {}, PAYLOAD, _signed(key, protected), tag=None)
-    assert parse_sign1(data).verify(key.verify_key)
+    with pytest.raises(CoseError, match="tag 18"):
+        parse_sign1(data)
 
 
 def test_kid_in_unprotected_header_is_refused(key: SigningKey) -> None:

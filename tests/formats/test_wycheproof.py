@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 from nacl.signing import SigningKey, VerifyKey
 
+from scanner.errors import BundleError
 from scanner.formats.cose import verify_signature
-from scanner.trust.bundle import BundleError, IssuerKey, encode_bundle, parse_bundle
+from scanner.trust.bundle import IssuerKey, encode_bundle, parse_bundle
 
 VECTORS = (
     Path(__file__).resolve().parents[3] / "shared" / "vectors" / "wycheproof" / "ed25519_test.json"

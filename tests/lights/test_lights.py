@@ -11,7 +11,9 @@ import pytest
 from gpiozero.pins.mock import MockFactory, MockPin, MockPWMPin
 from support.lights import AMBER, BUZZER, FAST, GREEN, RED
 
-from scanner.lights import DeviceState, GpioIndicator, Indicator, LampState, LightsConfig, Signal
+from scanner.lights.gpio import GpioIndicator, LampState
+from scanner.lights.signals import Indicator, LightsConfig, Signal
+from scanner.model import DeviceState
 
 WAIT_S = 10.0  # generous: only a hung pattern thread should ever reach it
 

@@ -13,21 +13,20 @@ from gpiozero import Device
 from gpiozero.pins.mock import MockFactory
 from support.lights import AMBER, FAST, GREEN, RED
 
-from scanner.lights import (
-    Channel,
+from scanner.lights.gpio import LampState, make_pin_factory
+from scanner.lights.patterns import Channel, Pattern, signal_pattern, state_pattern
+from scanner.lights.signals import LightsConfig, Signal, signal_for
+from scanner.lights.terminal import TerminalIndicator, render_lamps
+from scanner.model import (
+    ClockState,
     DeviceState,
-    LampState,
-    LightsConfig,
-    Pattern,
-    Signal,
-    TerminalIndicator,
-    make_pin_factory,
-    render_lamps,
-    signal_for,
-    signal_pattern,
-    state_pattern,
+    Holder,
+    Outcome,
+    PassInfo,
+    PassKind,
+    Reason,
+    Verdict,
 )
-from scanner.model import ClockState, Holder, Outcome, PassInfo, PassKind, Reason, Verdict
 
 
 @pytest.mark.parametrize(
@@ -110,7 +109,10 @@ def test_terminal_indicator_draws_the_mock_pins() -> None:
     out = io.StringIO()
     terminal = TerminalIndicator(FAST, out, color=False)
     terminal.show(Signal.ACCEPT)
-    assert "\r[GREEN] [ red ] [amber] beep" in out.getvalue()
+    # Not a terminal: one plain line a change, no carriage return or escape.
+    assert "[GREEN] [ red ] [amber] beep\n" in out.getvalue()
+    assert "\r" not in out.getvalue()
+    assert "\x1b" not in out.getvalue()
     assert terminal.gpio.lamps().green
     terminal.close()
     assert out.getvalue().endswith("\n")

@@ -10,12 +10,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from scanner.errors import OutboxFullError
 from scanner.model import (
     ClockState,
+    Fill,
     Holder,
     Outcome,
     PassInfo,
@@ -24,8 +26,8 @@ from scanner.model import (
     TrustState,
     Verdict,
 )
-from scanner.outbox.events import EventKind, OutboxEvent
-from scanner.outbox.queue import Fill, Outbox, OutboxFullError
+from scanner.outbox.events import EventKind, OutboxEvent, StoredEvent
+from scanner.outbox.queue import Outbox
 
 SMALL = 256 * 1024
 
@@ -206,7 +208,7 @@ def test_fill_levels_are_reported_at_50_80_and_95_percent(tmp_path: Path) -> Non
             n += 1
         assert levels == [Fill.HALF, Fill.HIGH, Fill.CRITICAL]
         everything = outbox.read_batch(100_000, 1 << 30)
-        outbox.ack(event.seq for event in everything)
+        outbox.ack(everything)
         assert levels[-1] == Fill.OK
         assert outbox.fill() == Fill.OK
 
@@ -261,8 +263,47 @@ def test_acking_a_shed_range_by_its_first_number_removes_it(tmp_path: Path) -> N
         outbox.record(telemetry(1))
         depth = outbox.depth()
         last = outbox.read_batch(100_000, 1 << 30)[-1]
-        outbox.ack([last.seq])
+        outbox.ack([last])
         assert outbox.depth() == depth - 1
+
+
+def _covered(batch: list[StoredEvent]) -> set[int]:
+    numbers: set[int] = set()
+    for event in batch:
+        numbers.update(range(event.seq, (event.through or event.seq) + 1))
+    return numbers
+
+
+@settings(max_examples=4, deadline=None)  # each example fills a store: about 1 s
+@given(in_flight=st.integers(min_value=1, max_value=40), telemetry_count=st.integers(41, 300))
+def test_telemetry_shed_while_its_batch_is_in_flight_leaves_no_gap(
+    in_flight: int, telemetry_count: int
+) -> None:
+    with tempfile.TemporaryDirectory() as folder, Outbox(Path(folder), max_bytes=SMALL) as outbox:
+        numbers = set(outbox.record_many([telemetry(n) for n in range(telemetry_count)]))
+        batch = outbox.read_batch(in_flight, 1 << 30)
+        assert all(event.kind is EventKind.TELEMETRY for event in batch)
+        # Scans fill the store: the telemetry of the batch in flight is shed meanwhile.
+        numbers |= set(fill_until_full(outbox, scan))
+        assert not any(e.kind is EventKind.TELEMETRY for e in outbox.read_batch(10**5, 1 << 30))
+        outbox.ack(batch)  # the broker acknowledged the batch after all
+        waiting = _covered(outbox.read_batch(10**5, 1 << 30))
+    # Every number reached central exactly once: in the batch, or waiting to be sent.
+    delivered = {event.seq for event in batch}
+    assert waiting | delivered == numbers
+    assert not waiting & delivered
+
+
+def test_acking_a_shed_range_that_changed_since_it_was_read_keeps_it(tmp_path: Path) -> None:
+    with Outbox(tmp_path, max_bytes=SMALL) as outbox:
+        outbox.record_many([telemetry(n) for n in range(50)])
+        events = outbox.read_batch(5, 1 << 30)
+        fill_until_full(outbox, scan)
+        (shed,) = [e for e in outbox.read_batch(10**5, 1 << 30) if e.kind is EventKind.SHED]
+        outbox.ack(events)
+        outbox.ack([shed])  # read before the events were acked: it covered 1..50 then
+        (left,) = [e for e in outbox.read_batch(10**5, 1 << 30) if e.kind is EventKind.SHED]
+    assert (left.seq, left.through) == (6, 50)
 
 
 def test_shed_is_not_a_recordable_kind(tmp_path: Path) -> None:

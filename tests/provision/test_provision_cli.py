@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import stat
@@ -13,7 +14,10 @@ import pytest
 import zxingcpp
 
 from provisioning import cli as provision_cli
+from scanner.camera.images import load_gray
 from scanner.cli import dispatch as scanner_cli
+from scanner.decide.decode import Decoder
+from scanner.formats.qrimage import render_qr
 
 BUNDLE_ARGS = [
     "trust-bundle",
@@ -280,4 +284,51 @@ def test_scan_without_inputs_is_a_usage_error(
 def test_unknown_subcommands_exit_2_with_usage(capsys: pytest.CaptureFixture[str]) -> None:
     assert provision_cli.main(["frobnicate"]) == 2
     assert scanner_cli.main(["frobnicate"]) == 2
-    assert "usage" in capsys.readouterr().err
+    assert "unknown command 'frobnicate'; choose from" in capsys.readouterr().err
+
+
+# -- scan: what it says it did (issue 13, items 6-8) --------------------------------------
+
+
+def test_scan_revocations_takes_one_file_and_leaves_the_image(
+    issued: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # nargs='+' used to swallow p1.png as a second revocation file.
+    assert scan([*SCAN_TRUST, *AT, "--json", "--revocations", "K/rev-1.cose", "K/p1.png"]) == 0
+    (record,) = _records(capsys.readouterr().out)
+    assert record["codes"][0]["reason"] == "revoked"
+
+
+def test_scan_without_trust_data_says_not_verified(
+    issued: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scan(["K/p1.png"])
+    out = capsys.readouterr().out
+    assert out.strip() == "K/p1.png: not verified (no trust data)"
+    scan(["--json", "K/p1.png"])
+    (record,) = _records(capsys.readouterr().out)
+    assert record["codes"][0]["status"] == "not verified (no trust data)"
+
+
+def test_scan_json_text_is_the_decoders_text_and_binary_is_base64(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus = Path("/work/shared/corpus/zxing-qrcode")
+    if not corpus.is_dir():
+        pytest.skip("no shared corpus here")
+    images = sorted(p for p in corpus.rglob("*") if p.suffix in (".png", ".jpg", ".webp"))
+    binary = tmp_path / "binary.png"
+    cv2.imwrite(str(binary), render_qr(bytes(range(256))[::-1]))
+    assert scan(["--json", *map(str, images), str(binary)]) == 0
+    records = {r["source"]: r for r in _records(capsys.readouterr().out)}
+    decoder = Decoder()
+    differs = 0
+    for image in images:
+        codes = decoder.decode(load_gray(image)).codes
+        got = records[str(image)]["codes"]
+        assert [c["text"] for c in got] == [None if c.binary else c.text for c in codes], image
+        differs += any(c.text != c.content.decode("utf-8", "replace") for c in codes)
+    assert differs > 0  # Shift-JIS and other non-UTF-8 codes are in the corpus
+    (code,) = records[str(binary)]["codes"]
+    assert code["text"] is None
+    assert base64.b64decode(code["bytes_base64"]) == bytes(range(256))[::-1]

@@ -54,7 +54,8 @@ def test_issue_commands_in_order(
     assert by_name["broker"]["status"] == "fail"
     assert code == 1
     assert report["ok"] is False
-    assert scanner_main(["check-config", str(r / "etc/checkpoint-scanner/scanner.toml")]) == 0
+    config = str(r / "etc/checkpoint-scanner/scanner.toml")
+    assert scanner_main(["check-config", "--sysroot", str(r), config]) == 0
     capsys.readouterr()
     key = r / "var/lib/checkpoint-scanner/identity/device.key"
     assert stat.S_IMODE(key.stat().st_mode) == 0o600

@@ -139,3 +139,49 @@ def test_a_unit_without_a_display_skips_the_display_check(
     r, _ = unit
     _, checks = report(capsys, r)
     assert checks["display"]["status"] == "skip"
+
+
+def test_a_named_test_card_that_cannot_be_read_fails_instead_of_using_the_sample(
+    unit: tuple[Path, AuthBroker], capsys: pytest.CaptureFixture[str]
+) -> None:
+    r, _ = unit
+    code, out, _ = run(capsys, "selftest", "--sysroot", str(r), "--json",
+                       "--test-card", "/nope.txt", *FAST)  # fmt: skip
+    checks = {c["name"]: c for c in json.loads(out)["checks"]}
+    assert code == 1
+    assert checks["test_card"]["status"] == "fail"
+    assert "/nope.txt" in checks["test_card"]["detail"]
+
+
+def test_exit_status_is_0_with_warnings_and_skips_and_1_with_strict(
+    unit: tuple[Path, AuthBroker], capsys: pytest.CaptureFixture[str]
+) -> None:
+    r, _ = unit
+    code, out, _ = run(capsys, "selftest", "--sysroot", str(r), "--json", *FAST)
+    document = json.loads(out)
+    statuses = {c["status"] for c in document["checks"]}
+    assert code == 0
+    assert "warn" in statuses  # the clock: not synchronised on this sysroot
+    assert "skip" in statuses  # mock pins and no camera module
+    assert document["summary"]["fail"] == 0
+    assert sum(document["summary"].values()) == len(document["checks"])
+    assert run(capsys, "selftest", "--sysroot", str(r), "--strict", *FAST)[0] == 1
+
+
+def test_the_text_report_ends_with_a_count_of_each_status(
+    unit: tuple[Path, AuthBroker], capsys: pytest.CaptureFixture[str]
+) -> None:
+    r, _ = unit
+    code, out, _ = run(capsys, "selftest", "--sysroot", str(r), *FAST)
+    assert code == 0
+    last = out.splitlines()[-1]
+    assert last.startswith("unit OK (")
+    assert " fail)" in last
+
+
+def test_help_defines_every_status_and_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "selftest", "--help")
+    assert code == 0
+    for status in ("pass", "warn", "skip", "fail"):
+        assert f"\n  {status}  " in out
+    assert "exit status: 0" in out

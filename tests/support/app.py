@@ -23,7 +23,7 @@ from gpiozero.pins.mock import MockFactory, MockPin
 from nacl.signing import SigningKey
 
 from scanner.app import App
-from scanner.camera.replay import ReplayConfig
+from scanner.camera.config import ReplayConfig
 from scanner.config.load import (
     CameraSection,
     Config,
@@ -240,8 +240,7 @@ class Running:
 
     def gpio_indicator(self) -> GpioIndicator:
         """The lights the App built on the mock pins."""
-        assert self.app.loop is not None
-        indicator = self.app.loop.indicator
+        indicator = self.app.indicator
         assert isinstance(indicator, GpioIndicator)
         return indicator
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from scanner.config.convert import ConfigError
 from scanner.config.load import parse
+from scanner.errors import ConfigError
 
 FULL = """\
 # Every section and most keys, as a technician might write them.

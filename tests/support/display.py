@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from scanner.cli.kit import parse_instant
-from scanner.decide.verify import Enforcement, Policy, verify_text
+from scanner.decide.policy import Enforcement, Policy
+from scanner.decide.verify import verify_text
 from scanner.demo import samples
 from scanner.model import ClockState, Reason, Verdict
 from scanner.trust.bundle import parse_bundle

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scanner.lights import LightsConfig
+from scanner.lights.signals import LightsConfig
 
 GREEN, RED, AMBER, BUZZER = 17, 27, 22, 18
 

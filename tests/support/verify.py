@@ -26,7 +26,7 @@ from scanner.formats.cp1.claims import (
     HOLDER_NAME,
     encode_claims,
 )
-from scanner.model import ClockState, Holder, PassInfo, PassKind
+from scanner.model import ClockState, Holder, PassInfo
 from scanner.trust.bundle import IssuerKey, encode_bundle, parse_bundle
 from scanner.trust.revocation_set import RevocationSet
 from scanner.trust.revocation_update import parse_update
@@ -72,16 +72,7 @@ def _bundle(
 
 
 def _info(**changes: Any) -> PassInfo:
-    base = PassInfo(
-        pass_id="P-100001",
-        issuer="VN-CP",
-        kid=b"",
-        kind=PassKind.TRAVEL,
-        holder=Holder("NGUYEN VAN A", "1234"),
-        issued_at=NOW - DAY,
-        not_before=NOW - DAY,
-        expires_at=NOW + 30 * DAY,
-    )
+    base = samples.sample_info(NOW, pass_id="P-100001", holder=Holder("NGUYEN VAN A", "1234"))
     return replace(base, **changes)
 
 

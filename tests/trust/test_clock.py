@@ -186,14 +186,10 @@ def test_pinned_clock_ignores_what_it_observes() -> None:
 
 def _last_year_pass(sample_set: samples.SampleSet) -> bytes:
     """A genuine pass that was valid a year ago and expired ten months ago."""
-    info = PassInfo(
+    info = samples.sample_info(
+        NOW - YEAR - 29 * DAY,
         pass_id="P-LASTYEAR",
-        issuer="VN-CP",
-        kid=b"",
-        kind=PassKind.TRAVEL,
         holder=Holder("NGUYEN VAN A", "1234"),
-        issued_at=NOW - YEAR - 30 * DAY,
-        not_before=NOW - YEAR - 30 * DAY,
         expires_at=NOW - YEAR + 60 * DAY,
     )
     return qrtext.wrap(sign1(encode_claims(info), sample_set.keys.issuer)).encode()

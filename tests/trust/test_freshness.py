@@ -11,9 +11,7 @@ from support.downlink import Central
 from scanner.decide.verify import Policy, verify_text
 from scanner.demo import samples
 from scanner.lights.signals import DeviceState
-from scanner.model import ClockState, RevocationState, TrustState
-from scanner.outbox.queue import Fill
-from scanner.run.health import Health
+from scanner.model import ClockState, Fill, Health, RevocationState, TrustState
 from scanner.trust.bundle import IssuerKey, encode_bundle
 from scanner.trust.clock import PinnedClock
 from scanner.trust.freshness import RevocationRecord
@@ -135,8 +133,12 @@ def test_every_verdict_carries_the_revocation_state(store: TrustStore) -> None:
 
 
 def test_revocations_not_fresh_make_the_unit_degraded_for_the_lights() -> None:
-    healthy = Health(True, TrustState.FRESH, ClockState.SYNCED, Fill.OK, RevocationState.FRESH)
-    gapped = Health(True, TrustState.FRESH, ClockState.SYNCED, Fill.OK, RevocationState.GAPPED)
+    healthy = Health(
+        True, TrustState.FRESH, ClockState.SYNCED, Fill.OK, revocations=RevocationState.FRESH
+    )
+    gapped = Health(
+        True, TrustState.FRESH, ClockState.SYNCED, Fill.OK, revocations=RevocationState.GAPPED
+    )
     assert healthy.state is DeviceState.IDLE
     assert gapped.state is DeviceState.DEGRADED
     assert gapped.reasons == ("revocations_gapped",)

@@ -12,9 +12,10 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from support.fuzz_verify import FUZZ, HUGE_BSTR, SAMPLES, TOO_DEEP, _flip, cbor_values
 
+from scanner.errors import BundleError, RevocationUpdateError
 from scanner.formats.cose import sign1
-from scanner.trust.bundle import BundleError, parse_bundle
-from scanner.trust.revocation_update import RevocationUpdateError, parse_update
+from scanner.trust.bundle import parse_bundle
+from scanner.trust.revocation_update import parse_update
 
 # --- the other signed objects: bundles and revocation updates ------------------------
 

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scanner.trust.revocation_set import RevocationFileError, RevocationSet, pass_id_key
+from scanner.errors import RevocationFileError
+from scanner.trust.revocation_set import RevocationSet, pass_id_key
 
 # A small alphabet makes draws overlap, so adds, removes and lookups hit each other.
 pass_ids = st.text(alphabet="P-0123", min_size=1, max_size=8)

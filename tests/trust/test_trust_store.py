@@ -8,17 +8,18 @@ import pytest
 from nacl.signing import SigningKey
 
 from scanner.demo import samples
-from scanner.formats.cose import deterministic_dumps, sign1
-from scanner.trust.bundle import BundleError, IssuerKey, encode_bundle
-from scanner.trust.freshness import RECORD_FILE
-from scanner.trust.revocation_update import RevocationGapError, RevocationUpdateError, encode_update
-from scanner.trust.store import (
-    BUNDLE_FILE,
-    REVOCATIONS_FILE,
+from scanner.errors import (
+    BundleError,
     BundleRollbackError,
-    TrustStore,
+    RevocationGapError,
+    RevocationUpdateError,
     TrustStoreError,
 )
+from scanner.formats.cose import deterministic_dumps, sign1
+from scanner.trust.bundle import IssuerKey, encode_bundle
+from scanner.trust.freshness import RECORD_FILE
+from scanner.trust.revocation_update import encode_update
+from scanner.trust.store import BUNDLE_FILE, REVOCATIONS_FILE, TrustStore
 
 NOW = 1_796_083_200  # 2026-12-01T00:00:00Z
 DAY = samples.DAY

@@ -20,14 +20,10 @@ from support.waiting import wait_until
 from scanner.model import ClockState, Outcome
 from scanner.outbox.events import EventKind, OutboxEvent
 from scanner.outbox.queue import Outbox
-from scanner.uplink import (
-    DownlinkKind,
-    DownlinkMessage,
-    Uplink,
-    UplinkConfig,
-    parse_broker_url,
-    signing,
-)
+from scanner.uplink import signing
+from scanner.uplink.config import UplinkConfig, parse_broker_url
+from scanner.uplink.inbound import DownlinkKind, DownlinkMessage
+from scanner.uplink.service import Uplink
 
 DEVICE = "dev-test"
 
@@ -202,14 +198,13 @@ def test_heartbeats_carry_the_daemons_figures_and_the_outbox_state(
 def test_alert_events_are_logged_in_batches_and_copied_to_the_alerts_topic(
     broker: Broker, receiver: Receiver, outbox: Outbox, key: SigningKey, tmp_path: Path
 ) -> None:
-    alert = OutboxEvent(
-        kind=EventKind.ALERT,
+    alert = OutboxEvent.alert(
+        "camera_fault",
+        {"attempt": 3},
         device_id=DEVICE,
         checkpoint_id="cp-1",
         wall_time=1.0,
         clock=ClockState.UNSYNCED,
-        code="camera_fault",
-        detail={"attempt": 3},
     )
     seq = outbox.record(alert)
     uplink = Uplink(config(broker, tmp_path / "state"), outbox, key)

@@ -21,7 +21,7 @@ from support.waiting import wait_until
 from scanner.model import ClockState, Outcome
 from scanner.outbox.events import EventKind, OutboxEvent
 from scanner.outbox.queue import Outbox
-from scanner.uplink import Uplink
+from scanner.uplink.service import Uplink
 
 DEVICE = "dev-rel"
 CHILD = Path(__file__).with_name("uplink_child.py")

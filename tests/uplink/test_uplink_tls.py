@@ -18,8 +18,8 @@ from scanner.model import ClockState, Outcome
 from scanner.outbox.events import EventKind, OutboxEvent
 from scanner.outbox.queue import Outbox
 from scanner.trust.identity import device_id_for
-from scanner.uplink import Uplink
 from scanner.uplink.config import UplinkConfig
+from scanner.uplink.service import Uplink
 
 
 def decision(n: int, device: str) -> OutboxEvent:

@@ -12,7 +12,8 @@ from nacl.signing import SigningKey
 from scanner.model import ClockState, Outcome
 from scanner.outbox.events import EventKind, OutboxEvent
 from scanner.outbox.queue import Outbox
-from scanner.uplink import Uplink, UplinkConfig
+from scanner.uplink.config import UplinkConfig
+from scanner.uplink.service import Uplink
 
 
 def main(argv: list[str]) -> int:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from scanner.formats.cose import CborError, deterministic_dumps, loads_untrusted
+from scanner.errors import CborError, ClaimsError
+from scanner.formats.cose import deterministic_dumps, loads_untrusted
 from scanner.model import Holder, PassInfo, PassKind
 
 CLAIM_ISS = 1
@@ -26,10 +27,6 @@ MAX_ID_TAIL = 6
 MAX_TIME = 2**40  # seconds: about year 36812; anything larger is a type confusion
 
 _PASS_ID = re.compile(r"[\x21-\x7e]{1,64}")  # printable ASCII, no spaces
-
-
-class ClaimsError(ValueError):
-    """The payload is not a claims set of a checkpoint pass."""
 
 
 def encode_claims(info: PassInfo) -> bytes:

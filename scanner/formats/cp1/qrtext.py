@@ -4,24 +4,13 @@ from __future__ import annotations
 
 import zlib
 
+from scanner.errors import BadTextError, Base45Error, NotAPassError, TextTooLargeError
 from scanner.formats import base45
 
 PREFIX = b"CP1:"
 MAX_TEXT = 2048  # bytes of QR text; checked before any parsing
 MAX_PAYLOAD = 4096  # bytes of COSE after decompression: no decompression bombs
 ZLIB_FIRST_BYTE = 0x78  # zlib's CMF byte for deflate with a 32K window; COSE starts 0xD2/0x84
-
-
-class TextTooLargeError(ValueError):
-    """The text or its decompressed payload is over the hard limits."""
-
-
-class NotAPassError(ValueError):
-    """The text is not a checkpoint pass (no `CP1:` prefix): a URL, a contact card..."""
-
-
-class BadTextError(ValueError):
-    """The text has our prefix but its base45 or compression is broken."""
 
 
 def wrap(cose: bytes) -> str:
@@ -39,7 +28,7 @@ def unwrap(text: bytes) -> bytes:
         raise NotAPassError("no CP1: prefix")
     try:
         body = base45.decode(text[len(PREFIX) :].decode("ascii"))
-    except (UnicodeDecodeError, base45.Base45Error) as exc:
+    except (UnicodeDecodeError, Base45Error) as exc:
         raise BadTextError(f"base45: {exc}") from None
     if not body or body[0] != ZLIB_FIRST_BYTE:
         return body

@@ -1,0 +1,64 @@
+"""`checkpoint-scanner check-config [FILE]`: the daemon's own validation of a scanner.toml,
+then every check `run` makes of the files, pins and broker settings it names.
+
+Light on purpose: a technician runs it at the roadside, so it loads the
+settings modules only, never OpenCV, numpy, zxing or paho.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from scanner.cli.kit import EXIT_OK, EXIT_USAGE, command, parser, print_json
+from scanner.config.check import preflight
+from scanner.config.load import DEFAULT_PATH, Config, effective, load
+from scanner.errors import ConfigError
+
+
+@command
+def main(argv: list[str]) -> int:
+    p = parser(
+        "checkpoint-scanner check-config",
+        "Check a scanner.toml as `run` would: every key, then the key files, trust data,\n"
+        "GPIO pins and broker settings it names, without opening any hardware.",
+    )
+    p.add_argument(
+        "file", type=Path, nargs="?", default=DEFAULT_PATH, help="the scanner.toml to check"
+    )
+    p.add_argument(
+        "--sysroot", type=Path, default=Path("/"), help="the unit's / (for a mounted SD card)"
+    )
+    p.add_argument(
+        "--syntax-only",
+        action="store_true",
+        help="check the file alone, not the files it names (on a laptop, say)",
+    )
+    p.add_argument("--print", action="store_true", help="print the effective configuration as TOML")
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout, errors included")
+    args = p.parse_args(argv)
+    problems: list[str] = []
+    config: Config | None = None
+    try:
+        config = load(args.file)
+    except ConfigError as exc:
+        problems = exc.problems
+    if config is not None and not args.syntax_only:
+        problems = [f"{args.file}: {problem}" for problem in preflight(config, args.sysroot)]
+    report: dict[str, Any] = {"ok": not problems, "file": str(args.file), "errors": problems}
+    if config is not None:
+        report["config"] = effective(config)
+    if args.json:
+        print_json(report)
+    elif problems:
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+    elif args.print and config is not None:
+        import tomlkit  # noqa: PLC0415 - only for --print
+
+        print(tomlkit.dumps(effective(config)), end="")
+    elif config is not None:
+        print(f"{args.file}: OK (checkpoint {config.device.checkpoint_id}, "
+              f"camera {config.camera.source}, mqtt {'on' if config.mqtt else 'off'})")  # fmt: skip
+    return EXIT_USAGE if problems else EXIT_OK
