@@ -36,6 +36,9 @@ def main(argv: list[str]) -> int:
         default="checkpoint-ops-collector",
         help="fixed, so the broker keeps this collector's session across restarts",
     )
+    p.add_argument("--ca-file", type=Path, help="mqtts: the broker's CA certificate (PEM)")
+    p.add_argument("--cert-file", type=Path, help="mqtts: a client certificate (PEM)")
+    p.add_argument("--key-file", type=Path, help="its private key (PEM, mode 0600)")
     p.add_argument("--shared", metavar="GROUP", help="share the event log with other collectors")
     p.add_argument("--session-expiry", type=int, default=7 * 86400, metavar="SECONDS")
     p.add_argument(
@@ -59,6 +62,9 @@ def main(argv: list[str]) -> int:
             shared_group=args.shared,
             session_expiry_s=args.session_expiry,
             password=read_secret(args.password_file, PASSWORD_ENV, what="password"),
+            ca_file=args.ca_file,
+            cert_file=args.cert_file,
+            key_file=args.key_file,
         )
         store = Store(open_database(args.db))
         collector = Collector(config, store)

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import logging
 import queue
+import ssl
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -45,6 +47,9 @@ class CollectorConfig:
     session_expiry_s: int = 7 * 86400
     receive_maximum: int = 1000
     password: str | None = None  # from --password-file or the environment; else the URL's
+    ca_file: Path | None = None  # mqtts: the broker's CA (None: the system's CAs)
+    cert_file: Path | None = None  # client certificate, for a mutual-TLS listener
+    key_file: Path | None = None
 
 
 @dataclass(slots=True)
@@ -76,7 +81,15 @@ def make_client(config: CollectorConfig) -> tuple[mqtt.Client, BrokerAddress]:
     if broker.username is not None:
         client.username_pw_set(broker.username, password)
     if broker.tls:
-        client.tls_set()
+        # Verifies the certificate and the host name, as the units do.
+        client.tls_set(
+            ca_certs=str(config.ca_file) if config.ca_file else None,
+            certfile=str(config.cert_file) if config.cert_file else None,
+            keyfile=str(config.key_file) if config.key_file else None,
+            cert_reqs=ssl.CERT_REQUIRED,
+        )
+    elif config.ca_file or config.cert_file:
+        raise ValueError("--ca-file/--cert-file need an mqtts:// broker")
     client.reconnect_delay_set(1, 5)
     return client, broker
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import base64
 import binascii
 import json
@@ -10,11 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nacl.exceptions import BadSignatureError, CryptoError
-from nacl.public import SealedBox
+from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
 
 from provisioning import mosquitto
+from provisioning.sealed import Credentials, new_serial, seal
 from scanner.cli.kit import (
     CommandError,
     command,
@@ -23,13 +24,13 @@ from scanner.cli.kit import (
     parser,
     print_json,
 )
+from scanner.errors import KeyFileError
 from scanner.trust.files import atomic_write
 from scanner.trust.identity import device_id_for
+from scanner.trust.keys import load_private_key
 from scanner.uplink.config import DEFAULT_TOPIC_ROOT, parse_broker_url
 
 REQUEST_TYPE = "checkpoint-enrollment-request"
-SEALED_TYPE = "checkpoint-sealed-credentials"
-CREDENTIALS_TYPE = "checkpoint-credentials"
 FORMAT_VERSION = 1
 # Domain separation: the device key also signs uplink messages (scanner.uplink.signing).
 REQUEST_CONTEXT = b"checkpoint-scanner/enrollment/v1\x00"
@@ -112,74 +113,16 @@ def verify_request(data: bytes) -> Request:
     return Request(device_id_for(key), key, checkpoint, body)
 
 
-@dataclass(frozen=True, slots=True)
-class Credentials:
-    """Broker credentials for one device; the password is never printed or logged."""
-
-    device_id: str
-    username: str
-    password: str = field(repr=False)
-    broker: str | None = None
-    topic_root: str = DEFAULT_TOPIC_ROOT
-
-
-def seal(key: VerifyKey, credentials: Credentials) -> bytes:
-    """A text file only the device's key opens; its device ID is in clear to catch mix-ups."""
-    inner = canonical(
-        {
-            "type": CREDENTIALS_TYPE,
-            "version": FORMAT_VERSION,
-            "device_id": credentials.device_id,
-            "username": credentials.username,
-            "password": credentials.password,
-            "broker": credentials.broker,
-            "topic_root": credentials.topic_root,
-            "issued_at": format_instant(int(time.time())),
-        }
-    )
-    box = SealedBox(key.to_curve25519_public_key())
-    outer = {
-        "type": SEALED_TYPE,
-        "version": FORMAT_VERSION,
-        "device_id": credentials.device_id,
-        "sealed": base64.b64encode(box.encrypt(inner)).decode(),
-    }
-    return json.dumps(outer, indent=1).encode() + b"\n"
-
-
-def open_sealed(key: SigningKey, data: bytes) -> Credentials:
-    """Open a credentials file with the device key; raises EnrollmentError naming the problem."""
-    mine = device_id_for(key.verify_key)
-    outer = _document(data, "credentials file")
-    if outer.get("type") != SEALED_TYPE:
-        raise EnrollmentError("not a sealed credentials file")
-    if outer.get("device_id") != mine:
-        raise EnrollmentError(
-            f"credentials are sealed to device {outer.get('device_id')}, this unit is {mine}"
-        )
-    try:
-        box = SealedBox(key.to_curve25519_private_key())
-        inner = _document(box.decrypt(base64.b64decode(str(outer.get("sealed")))), "sealed box")
-    except (CryptoError, binascii.Error):
-        raise EnrollmentError(f"credentials file does not open with the key of {mine}") from None
-    # The clear device ID is unauthenticated; the sealed one is what counts.
-    if inner.get("type") != CREDENTIALS_TYPE or inner.get("device_id") != mine:
-        raise EnrollmentError(f"sealed credentials are not for device {mine}")
-    values = [inner.get(name) for name in ("username", "password", "topic_root")]
-    broker = inner.get("broker")
-    if not all(isinstance(v, str) and v for v in values) or not isinstance(broker, str | None):
-        raise EnrollmentError("sealed credentials are incomplete")
-    return Credentials(mine, str(values[0]), str(values[1]), broker, str(values[2]))
-
-
-@command
-def main_accept(argv: list[str]) -> int:
+def _accept_parser() -> argparse.ArgumentParser:
     p = parser(
         "checkpoint-provision enroll-accept",
         "Verify an enrollment request; make sealed broker credentials and Mosquitto lines.",
     )
     p.add_argument("--request", required=True, type=Path, help="the unit's enroll.json")
     p.add_argument("--out", required=True, type=Path, help="the sealed credentials file")
+    p.add_argument(
+        "--ops-key", required=True, type=Path, help="signs the credentials (the bundle's ops key)"
+    )
     p.add_argument("--mosquitto-passwd", required=True, type=Path, help="password_file to add to")
     p.add_argument("--mosquitto-acl", required=True, type=Path, help="acl_file to add to")
     p.add_argument("--broker", help="broker URL for the unit (default: keep its own)")
@@ -190,13 +133,21 @@ def main_accept(argv: list[str]) -> int:
         default=mosquitto.DEFAULT_ITERATIONS,
         help="PBKDF2 rounds of the Mosquitto password hash",
     )
+    p.add_argument("--broker-ca", type=Path, help="CA certificate (PEM) the unit trusts")
+    p.add_argument("--client-ca", type=Path, help="CA certificate (PEM) for mutual TLS")
+    p.add_argument("--client-ca-key", type=Path, help="its private key (PEM, mode 0600)")
     p.add_argument(
         "--max-age-days",
         type=float,
         help="refuse older requests (off by default: a Pi without RTC may date them wrongly)",
     )
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
-    args = p.parse_args(argv)
+    return p
+
+
+@command
+def main_accept(argv: list[str]) -> int:
+    args = _accept_parser().parse_args(argv)
     if args.broker is not None:
         try:
             parse_broker_url(args.broker)
@@ -212,11 +163,23 @@ def main_accept(argv: list[str]) -> int:
         raise CommandError(f"{args.request}: {exc}") from None
     if args.max_age_days is not None:
         _check_age(request, args.max_age_days)
-    username = request.device_id  # unique, and what the ACL and client ID name
+    try:
+        ops = load_private_key(args.ops_key)
+    except KeyFileError as exc:
+        raise CommandError(f"--ops-key: {exc}") from None
+    username = request.device_id  # unique, and what the ACL, client ID and certificate name
     credentials = Credentials(
-        request.device_id, username, mosquitto.new_password(), args.broker, args.topic_root
+        request.device_id,
+        username,
+        mosquitto.new_password(),
+        args.broker,
+        args.topic_root,
+        serial=new_serial(),
+        issued_at=int(time.time()),
+        client_cert=_client_cert(args, request),
+        broker_ca=_read_pem(args.broker_ca, "--broker-ca"),
     )
-    sealed = seal(request.key, credentials)
+    sealed = seal(request.key, ops, credentials)
     enrolled = format_instant(int(time.time()))
     comment = f"{request.device_id} at {request.checkpoint_id}, enrolled {enrolled}"
     try:
@@ -255,3 +218,32 @@ def _check_age(request: Request, max_age_days: float) -> None:
     age = time.time() - parse_instant(created)
     if age > max_age_days * 86400:
         raise CommandError(f"enrollment request is {age / 86400:.0f} days old; make a new one")
+
+
+def _read_pem(path: Path | None, flag: str) -> str | None:
+    if path is None:
+        return None
+    try:
+        text = path.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(f"{flag} {path}: cannot read ({exc})") from None
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise CommandError(f"{flag} {path}: not a PEM certificate")
+    return text
+
+
+def _client_cert(args: argparse.Namespace, request: Request) -> str | None:
+    """A client certificate for the device's own key, when a client CA is given."""
+    if (args.client_ca is None) != (args.client_ca_key is None):
+        raise CommandError("--client-ca and --client-ca-key: give both or neither")
+    if args.client_ca is None:
+        return None
+    # Imported here: only the centre issues certificates, units never load `cryptography`.
+    from provisioning import client_ca  # noqa: PLC0415
+
+    try:
+        cert, key = client_ca.load_ca(args.client_ca, args.client_ca_key)
+    except client_ca.CertificateError as exc:
+        raise CommandError(str(exc)) from None
+    pem = client_ca.issue_client_certificate(cert, key, bytes(request.key), request.device_id)
+    return pem.decode("ascii")

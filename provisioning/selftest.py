@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shutil
 import sqlite3
 import threading
@@ -10,9 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
 from gpiozero.pins.mock import MockFactory
-from paho.mqtt.enums import CallbackAPIVersion
 
 from provisioning import selftest_hw as hw
 from provisioning.selftest_hw import Check
@@ -38,6 +37,7 @@ from scanner.trust.revocation_set import RevocationSet
 from scanner.trust.snapshot import TrustSnapshot
 from scanner.trust.store import TrustStore
 from scanner.uplink.config import parse_broker_url
+from scanner.uplink.session import Connection, Will
 
 MIN_FREE_BYTES = 16 * 1024 * 1024
 RESERVED_TLDS = frozenset({"example", "invalid", "test"})
@@ -111,45 +111,40 @@ def _broker(root: Path, config: Config, device_id: str | None, timeout: float) -
     if host.rsplit(".", 1)[-1] in RESERVED_TLDS or reserved:
         # RFC 2606/6761 names never resolve: say so without asking any resolver.
         return Check("broker", "fail", f"{where} is a reserved example name, not a broker")
-    client = mqtt.Client(
-        CallbackAPIVersion.VERSION2,
-        client_id=f"{device_id or 'unknown'}-selftest",  # never the daemon's own client ID
-        protocol=mqtt.MQTTv5,
+    password = None
+    if settings.password_file is not None:
+        try:
+            password = on_unit(root, settings.password_file).read_text().strip()
+        except OSError as exc:
+            return Check("broker", "fail", f"password file: {exc.strerror}")
+    unit = device_id or "unknown"
+    try:
+        # The daemon's own settings and connection code, so TLS, the client
+        # certificate and the credentials are checked exactly as the service uses them.
+        uplink = settings.uplink_config(
+            device_id=unit,
+            state_dir=on_unit(root, config.device.state_dir),
+            password=password,
+            client_id=f"{unit}-selftest",  # never the daemon's own: it would take over its session
+            on_unit=lambda path: on_unit(root, path),
+        )
+    except ValueError as exc:
+        return Check("broker", "fail", str(exc))
+    uplink = dataclasses.replace(uplink, connect_timeout_s=timeout)
+    conn = Connection(
+        uplink,
+        # Retained and empty: if this link drops, the will clears, never marks the unit offline.
+        will=Will(f"{uplink.topic_root}/devices/{unit}/selftest", b""),
+        stop=threading.Event(),
+        on_message=lambda _message: None,
+        on_lost=lambda: None,
     )
-    if settings.username is not None:
-        password = None
-        if settings.password_file is not None:
-            try:
-                password = on_unit(root, settings.password_file).read_text().strip()
-            except OSError as exc:
-                return Check("broker", "fail", f"password file: {exc.strerror}")
-        client.username_pw_set(settings.username, password)
-    if address.tls:
-        ca = str(on_unit(root, settings.ca_file)) if settings.ca_file else None
-        client.tls_set(ca_certs=ca)
-    answered = threading.Event()
-    result: list[str] = []
-
-    def on_connect(*callback: Any) -> None:  # client, userdata, flags, reason, properties
-        reason = callback[3]
-        result.append("ok" if not reason.is_failure else str(reason))
-        answered.set()
-
-    client.on_connect = on_connect
-    try:
-        client.connect(address.host, address.port, keepalive=10)
-    except (OSError, ValueError) as exc:
-        return Check("broker", "fail", f"{where} unreachable: {exc}")
-    client.loop_start()
-    try:
-        if not answered.wait(timeout):
-            return Check("broker", "fail", f"{where}: no answer within {timeout:g} s")
-    finally:
-        client.disconnect()
-        client.loop_stop()
-    if result[0] != "ok":
-        return Check("broker", "fail", f"{where} refused the credentials: {result[0]}")
-    return Check("broker", "pass", f"{where} accepted {settings.username or 'anonymous'}")
+    if not conn.open():
+        return Check("broker", "fail", f"{where}: {conn.failure}")
+    conn.close()
+    how = "TLS, certificate verified" if address.tls else "no TLS"
+    who = "client certificate" if settings.cert_file else settings.username or "anonymous"
+    return Check("broker", "pass", f"{where} accepted {who} ({how})")
 
 
 def _outbox(root: Path, config: Config) -> Check:

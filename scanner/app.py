@@ -48,7 +48,6 @@ from scanner.trust.identity import Identity, load_identity
 from scanner.trust.keys import load_public_key
 from scanner.trust.store import TrustStore
 from scanner.uplink.commands import CommandGate
-from scanner.uplink.config import UplinkConfig
 from scanner.uplink.downlink import Downlink, DownlinkActions
 from scanner.uplink.service import Uplink
 
@@ -144,7 +143,9 @@ class App:
     def _open_clock(self) -> TrustedClock:
         config = self.config
         clock = TrustedClock(
-            config.device.state_dir / "clock-floor", synced=config.trust.sync_flag.exists
+            config.device.state_dir / "clock-floor",
+            synced=config.trust.sync_flag.exists,
+            background=True,  # the floor's fsyncs stay off the scan thread
         )
         clock.observe(self.store.snapshot().bundle.issued_at)
         self._closers.append(clock.flush)
@@ -206,6 +207,7 @@ class App:
             uplink_connected=self._uplink_connected if self.uplink else None,
             telemetry=self._telemetry,
             telemetry_every_s=config.outbox.telemetry_every_s,
+            policy=config.policy,
         )
 
     # -- going live ---------------------------------------------------------------------------
@@ -242,20 +244,10 @@ class App:
         mqtt = self.config.mqtt
         assert mqtt is not None  # built only when [mqtt] is configured
         try:
-            uplink_config = UplinkConfig(
-                broker_url=mqtt.broker,
+            uplink_config = mqtt.uplink_config(
                 device_id=self.identity.device_id,
                 state_dir=self.config.device.state_dir,
-                topic_root=mqtt.topic_root,
-                username=mqtt.username,
                 password=_read_secret(mqtt.password_file),
-                ca_file=mqtt.ca_file,
-                cert_file=mqtt.cert_file,
-                key_file=mqtt.key_file,
-                heartbeat_interval_s=mqtt.heartbeat_s,
-                batch_max_events=mqtt.batch_max_events,
-                batch_max_bytes=mqtt.batch_max_bytes,
-                allow_plaintext_credentials=mqtt.allow_plaintext_credentials,
                 checkpoint_id=self.config.device.checkpoint_id,
                 label=self.config.device.label,
             )
@@ -268,6 +260,7 @@ class App:
             self.identity.key,
             heartbeat=self._heartbeat,
             on_downlink=lambda message: downlink.handle(message),  # noqa: PLW0108 - made below
+            on_alert=self.alert,
         )
         actions = DownlinkActions(
             identify=self._identify,

@@ -40,6 +40,14 @@ class TrustState(enum.StrEnum):
     EXPIRED = "expired"
 
 
+class RevocationState(enum.StrEnum):
+    """How current the revocation data the verdict was made with is (scanner.trust.freshness)."""
+
+    FRESH = "fresh"
+    STALE = "stale"  # no update for longer than policy.revocations_stale_after_s
+    GAPPED = "gapped"  # a numbered update is missing, or a new revocation key awaits its snapshot
+
+
 class ClockState(enum.StrEnum):
     """How far the clock used for the verdict can be believed."""
 
@@ -117,6 +125,7 @@ class Verdict:
     format: str = "cp1"  # the credential format that decided: "cp1" or "hc1"
     rule_id: str | None = None  # rule_failed: the identifier of the rule that refused
     schema_valid: bool | None = None  # hc1: the DCC against the EU DCC JSON schema
+    revocations: RevocationState | None = None
 
     @property
     def accepted(self) -> bool:
@@ -170,6 +179,7 @@ class Health:
     clock: ClockState
     outbox_fill: Fill
     unlogged: int = 0  # decisions shown that the outbox could not take (held in memory)
+    revocations: RevocationState = RevocationState.FRESH
 
     @property
     def reasons(self) -> tuple[str, ...]:
@@ -178,6 +188,8 @@ class Health:
             found.append("no_camera")
         if self.trust is not TrustState.FRESH:
             found.append(f"trust_{self.trust.value}")
+        if self.revocations is not RevocationState.FRESH:
+            found.append(f"revocations_{self.revocations.value}")
         if self.clock in (ClockState.UNSYNCED, ClockState.BEHIND):
             found.append(f"clock_{self.clock.value}")
         if self.outbox_fill >= Fill.HIGH:

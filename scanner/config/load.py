@@ -9,6 +9,7 @@ the checks `run` makes of the files it names.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -21,7 +22,7 @@ from scanner.errors import ConfigError
 from scanner.lights.signals import LightsConfig
 from scanner.outbox.queue import MIN_MAX_BYTES
 from scanner.trust.clock import TIMESYNC_FLAG
-from scanner.uplink.config import parse_broker_url
+from scanner.uplink.config import UplinkConfig, parse_broker_url
 
 DEFAULT_PATH = Path("/etc/checkpoint-scanner/scanner.toml")
 DEFAULT_STATE_DIR = Path("/var/lib/checkpoint-scanner")
@@ -122,6 +123,44 @@ class MqttSection:
         address = parse_broker_url(self.broker)  # errors redact any password in the URL
         if address.password is not None:
             raise ValueError("broker: keep the password out of the URL; use password_file")
+
+    def uplink_config(
+        self,
+        *,
+        device_id: str,
+        state_dir: Path,
+        password: str | None,
+        client_id: str | None = None,
+        checkpoint_id: str | None = None,
+        label: str = "",
+        on_unit: Callable[[Path], Path] = lambda path: path,
+    ) -> UplinkConfig:
+        """The uplink's settings; the daemon and `selftest` both connect with exactly these.
+
+        `on_unit` maps the unit's paths when a tool looks at a mounted image.
+        """
+
+        def mapped(path: Path | None) -> Path | None:
+            return None if path is None else on_unit(path)
+
+        return UplinkConfig(
+            broker_url=self.broker,
+            device_id=device_id,
+            state_dir=state_dir,
+            topic_root=self.topic_root,
+            username=self.username,
+            password=password,
+            ca_file=mapped(self.ca_file),
+            cert_file=mapped(self.cert_file),
+            key_file=mapped(self.key_file),
+            client_id=client_id,
+            heartbeat_interval_s=self.heartbeat_s,
+            batch_max_events=self.batch_max_events,
+            batch_max_bytes=self.batch_max_bytes,
+            allow_plaintext_credentials=self.allow_plaintext_credentials,
+            checkpoint_id=checkpoint_id,
+            label=label,
+        )
 
 
 def _default_lights() -> LightsConfig:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from scanner.trust.freshness import DEFAULT_GAP_GRACE_S, DEFAULT_STALE_AFTER_S
+
 
 class Enforcement(enum.StrEnum):
     """What a degraded condition does to an otherwise valid pass."""
@@ -28,3 +30,11 @@ class Policy:
     # HC1: a DCC that verifies but breaks the EU JSON schema was still signed by a
     # national DSC; it is flagged, and a site that wants strictness refuses it (malformed).
     schema_invalid: Enforcement = Enforcement.WARN
+    # Revocation data has its own freshness (scanner.trust.freshness): stale after
+    # this long without an update, gapped once a missing update stays missing this long.
+    revocations_stale_after_s: int = DEFAULT_STALE_AFTER_S
+    revocations_gap_grace_s: int = DEFAULT_GAP_GRACE_S
+
+    def __post_init__(self) -> None:
+        if self.revocations_stale_after_s <= 0 or self.revocations_gap_grace_s < 0:
+            raise ValueError("revocations_stale_after_s must be positive, gap grace not negative")

@@ -32,6 +32,9 @@ def verify_text(
 ) -> Verdict:
     """Check one QR text; every input gets a Verdict, none raises."""
     trust_state = trust.state(now)
+    revocations = trust.revocation_state(
+        now, policy.revocations_stale_after_s, policy.revocations_gap_grace_s
+    )
 
     def reject(reason: Reason, kid: bytes | None = None, info: PassInfo | None = None) -> Verdict:
         return Verdict(
@@ -44,6 +47,7 @@ def verify_text(
             info,
             trust.bundle.version,
             trust.revocation_serial,
+            revocations,
         )
 
     try:
@@ -92,6 +96,7 @@ def verify_text(
         info,
         trust.bundle.version,
         trust.revocation_serial,
+        revocations,
     )
 
 

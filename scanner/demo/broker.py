@@ -67,10 +67,19 @@ class Broker:
     def url(self) -> str:
         return f"mqtt://127.0.0.1:{self.port}"
 
-    def _write_config(self) -> None:
+    def listener_lines(self) -> list[str]:
+        """The listeners; a TLS test broker replaces this plain one."""
+        return [f"listener {self.port} 127.0.0.1"]
+
+    def auth_lines(self) -> list[str]:
+        """Who may log in; a test broker with a password file replaces this."""
+        return ["allow_anonymous true"]
+
+    def config_lines(self) -> list[str]:
+        """The whole mosquitto.conf, one setting a line."""
         lines = [
-            f"listener {self.port} 127.0.0.1",
-            "allow_anonymous true",
+            *self.listener_lines(),
+            *self.auth_lines(),
             # Started as root, mosquitto drops to user "mosquitto", which cannot
             # read a private temp dir; as anyone else this line changes nothing.
             f"user {getpass.getuser()}",
@@ -94,7 +103,10 @@ class Broker:
                 f"persistence_location {self.workdir}/",
                 "autosave_interval 0",
             ]
-        self.config_path.write_text("\n".join(lines) + "\n")
+        return lines
+
+    def _write_config(self) -> None:
+        self.config_path.write_text("\n".join(self.config_lines()) + "\n")
 
     def start(self, timeout: float = 10.0) -> None:
         """Start the broker and wait until it accepts TCP connections."""

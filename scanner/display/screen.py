@@ -10,7 +10,16 @@ from datetime import UTC, datetime, timedelta
 from scanner.display.catalogue import duration_text, kind_text, reason_text, text
 from scanner.display.certificate import birth_and_country, holder_name, what_it_is
 from scanner.display.config import Language
-from scanner.model import ClockState, Fill, Health, PassKind, Reason, TrustState, Verdict
+from scanner.model import (
+    ClockState,
+    Fill,
+    Health,
+    PassKind,
+    Reason,
+    RevocationState,
+    TrustState,
+    Verdict,
+)
 
 
 class Size(enum.IntEnum):
@@ -205,6 +214,8 @@ def state_lines(locale: Locale, status: UnitStatus, now: float) -> tuple[str, ..
             found.append(text(lang, "state.no_camera"))
         if health.trust is not TrustState.FRESH:
             found.append(text(lang, f"state.trust_{health.trust.value}"))
+        if health.revocations is not RevocationState.FRESH:
+            found.append(text(lang, f"state.revocations_{health.revocations.value}"))
         if health.clock in (ClockState.UNSYNCED, ClockState.BEHIND):
             found.append(text(lang, f"state.clock_{health.clock.value}"))
         if health.outbox_fill >= Fill.HIGH:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from scanner.camera.base import FrameSource
 from scanner.camera.latest import FrameGrabber
 from scanner.config.load import CameraSection
+from scanner.decide.policy import Policy
 from scanner.decide.step import ScanStep
 from scanner.display.base import Display, NullDisplay
 from scanner.display.screen import UnitStatus
@@ -28,6 +29,7 @@ from scanner.run.health import cpu_temperature, disk_free, uptime
 from scanner.run.notify import Notifier, watchdog_interval
 from scanner.run.supervision import CameraSupervisor
 from scanner.trust.clock import TrustedClock
+from scanner.trust.snapshot import TrustSnapshot
 from scanner.trust.store import TrustStore
 
 log = logging.getLogger(__name__)
@@ -56,8 +58,10 @@ class ScanLoop:
         uplink_connected: Callable[[], bool] | None = None,
         telemetry: Callable[[], None] | None = None,
         telemetry_every_s: float = 0.0,
+        policy: Policy | None = None,
     ) -> None:
         self.step = step
+        self._policy = policy or Policy()
         self.indicator = indicator
         self._source = source
         self._camera = camera
@@ -167,12 +171,16 @@ class ScanLoop:
         now, clock_state = clock.now()
         if store is None or outbox is None:
             raise RuntimeError("health asked before the trust store and outbox were up")
+        snapshot = store.snapshot()
         return Health(
             camera_ok=self._grabber is not None,
-            trust=store.snapshot().state(now),
+            trust=snapshot.state(now),
             clock=clock_state,
             outbox_fill=outbox.fill(),
             unlogged=self.step.unlogged,
+            revocations=snapshot.revocation_state(
+                now, self._policy.revocations_stale_after_s, self._policy.revocations_gap_grace_s
+            ),
         )
 
     def _update_health(self, force: bool = False) -> None:
@@ -237,8 +245,25 @@ class ScanLoop:
                 "state": health.trust.value,
             },
             "revocation_serial": snapshot.revocation_serial if snapshot else None,
+            "revocations": _revocations(snapshot, health, now),
             "clock": health.clock.value,
             "clock_floor": clock.floor,
             "cpu_temp_c": cpu_temperature(),
             "disk_free_bytes": disk_free(outbox.path.parent) if outbox is not None else None,
         }
+
+
+def _revocations(
+    snapshot: TrustSnapshot | None, health: Health, now: int
+) -> dict[str, object] | None:
+    """The revocation line's own freshness, for ops (docs/mqtt.md section 3)."""
+    if snapshot is None:
+        return None
+    record = snapshot.revocation
+    return {
+        "state": health.revocations.value,
+        "serial": snapshot.revocation_serial,
+        "age_s": None if record.issued_at is None else now - record.issued_at,
+        "newest_seen": record.newest_seen,
+        "awaiting_snapshot": record.awaiting_snapshot,
+    }

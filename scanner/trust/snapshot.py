@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from scanner.model import TrustState
+from scanner.model import RevocationState, TrustState
 from scanner.trust.bundle import TrustBundle
+from scanner.trust.freshness import RevocationRecord
 from scanner.trust.revocation_set import RevocationSet
 
 
@@ -16,6 +17,7 @@ class TrustSnapshot:
     bundle: TrustBundle
     revoked: RevocationSet
     revocation_serial: int
+    revocation: RevocationRecord = field(default_factory=RevocationRecord)
 
     def state(self, now: int) -> TrustState:
         if now >= self.bundle.expires_at:
@@ -23,3 +25,6 @@ class TrustSnapshot:
         if self.bundle.is_stale(now):
             return TrustState.STALE
         return TrustState.FRESH
+
+    def revocation_state(self, now: int, stale_after_s: int, gap_grace_s: int) -> RevocationState:
+        return self.revocation.state(now, stale_after_s, gap_grace_s)

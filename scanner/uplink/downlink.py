@@ -106,6 +106,10 @@ class Downlink:
             self._actions.alert("trust_bundle_refused", {"error": str(exc), "have": current})
             return
         self._clock.observe(bundle.issued_at)
+        if self._store.rotated:
+            # Serials restart with the new revocation key: ask for its snapshot now.
+            self._actions.alert("revocation_key_rotated", {"bundle_version": bundle.version})
+            self._actions.request_catchup(bundle.version, 0)
         self._actions.report()
 
     def _dcc_object(self, payload: bytes) -> None:
@@ -127,7 +131,7 @@ class Downlink:
     def _revocations(self, payload: bytes) -> None:
         snapshot = self._store.snapshot()
         try:
-            update = self._store.apply_revocations(payload)
+            update = self._store.apply_revocations(payload, self._clock.now()[0])
         except RevocationGapError as exc:
             if exc.got <= exc.have:
                 return  # an update already applied (retained or re-sent): not a fault

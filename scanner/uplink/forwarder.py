@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from scanner.outbox.events import EventKind, StoredEvent
 from scanner.outbox.queue import Outbox
+from scanner.trust.files import atomic_write
 from scanner.uplink import payloads
 from scanner.uplink.batching import BatchSizer
 from scanner.uplink.config import UplinkConfig
@@ -27,6 +28,13 @@ log = logging.getLogger(__name__)
 # Reason codes after which a smaller batch may succeed: 0x95 packet too large,
 # 0x83 implementation specific (what some brokers answer for size limits).
 _SIZE_REASONS = frozenset({0x95, 0x83})
+# A lone event whose batch was cut off this often is taken for too large (a scan
+# event is a few hundred bytes; only one carrying a large detail gets here).
+_LOST_ALONE_LIMIT = 3
+_LOST_ALONE_MIN_BYTES = 4096
+SET_ASIDE_DIR = "set-aside"
+
+AlertSink = Callable[[str, Mapping[str, object]], None]
 
 
 class Forwarder:
@@ -44,8 +52,12 @@ class Forwarder:
         *,
         clock: Callable[[], float],
         stop: threading.Event,
+        on_alert: AlertSink | None = None,
     ) -> None:
         self.config = config
+        self._on_alert = on_alert
+        self._lost_alone: tuple[int, int] = (0, 0)  # (seq, times) of a lone event cut off
+        self.set_aside = 0
         self.topics = topics
         self._outbox = outbox
         self._publisher = publisher
@@ -75,9 +87,11 @@ class Forwarder:
             return False
         for event in events:
             if event.kind is EventKind.ALERT and event.seq > self._alerts_copied_through:
-                if not self._publisher.publish_ok(
-                    conn, self.topics.alerts, payloads.durable_alert(event)
-                ):
+                copy = payloads.durable_alert(event)
+                if not self._publisher.publish_ok(conn, self.topics.alerts, copy):
+                    # The copy goes alone: if the broker cuts it off, its size may be why.
+                    if len(copy) >= _LOST_ALONE_MIN_BYTES:
+                        self._lost_alone_again(event, len(copy))
                     return None
                 self._alerts_copied_through = event.seq
         payload = payloads.batch(
@@ -87,6 +101,10 @@ class Forwarder:
             sent_at=self._clock(),
             events=events,
         )
+        announced = conn.max_packet_size
+        if len(events) == 1 and announced is not None and len(payload) > announced - 512:
+            self._set_aside(events[0], len(payload), "larger than the broker's packet size")
+            return True
         outcome = self._publisher.publish(conn, self.topics.scans, payload)
         if outcome.delivery is Delivery.ACKED:
             self._outbox.ack(events)  # the items themselves: exactly what was sent
@@ -102,11 +120,41 @@ class Forwarder:
             # 0x95, which paho 2.2 cannot parse (not a PUBACK code in the spec),
             # so the connection drops instead: shrink, the batch may be the cause.
             log.info("batch %d-%d not acknowledged (%s)", events[0].seq, events[-1].seq, outcome)
+            if len(events) == 1 and len(payload) >= _LOST_ALONE_MIN_BYTES:
+                self._lost_alone_again(events[0], len(payload))
             self.sizer.too_big(len(events), len(payload))
         return None
 
+    def _lost_alone_again(self, event: StoredEvent, size: int) -> None:
+        seq, times = self._lost_alone
+        times = times + 1 if seq == event.seq else 1
+        self._lost_alone = (event.seq, times)
+        if times >= _LOST_ALONE_LIMIT:
+            self._set_aside(event, size, f"the broker dropped the link {times} times over it")
+
+    def _set_aside(self, event: StoredEvent, size: int, why: str) -> None:
+        """An event no broker will take even alone: kept on the unit, out of the queue, alerted.
+
+        Never retried forever, never silently dropped: the file keeps it for a
+        technician, and the alert tells ops which sequence number is missing.
+        """
+        directory = self.config.state_dir / SET_ASIDE_DIR
+        directory.mkdir(mode=0o700, exist_ok=True)
+        name = f"{self._outbox.store_id}-{event.seq}.json"
+        atomic_write(directory / name, event.json.encode("utf-8") + b"\n", 0o600)
+        self._outbox.ack([event])
+        self.set_aside += 1
+        self._lost_alone = (0, 0)
+        log.warning("event %d (%d bytes) set aside in %s: %s", event.seq, size, directory, why)
+        if self._on_alert is not None:
+            detail = {"seq": event.seq, "kind": event.kind.value, "bytes": size, "why": why}
+            self._on_alert("event_set_aside", detail)
+
     def _refused(self, events: list[StoredEvent], payload: bytes, outcome: PublishOutcome) -> None:
         self.refusals += 1
+        if outcome.reason_code in _SIZE_REASONS and len(events) == 1:
+            self._set_aside(events[0], len(payload), f"refused for its size ({outcome.reason})")
+            return
         if outcome.reason_code in _SIZE_REASONS and len(events) > 1:
             log.warning(
                 "broker refused a %d-byte batch of %d events (%s): splitting",

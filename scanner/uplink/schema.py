@@ -61,6 +61,11 @@ DOCUMENTS: dict[str, dict[str, str]] = {
         "trust.age_s": "seconds since the bundle was issued",
         "trust.state": "`fresh`, `stale` or `expired`",
         "revocation_serial": "last revocation update applied",
+        "revocations.state": "`fresh`, `stale` or `gapped`: the revocation data's own freshness",
+        "revocations.serial": "serial of the latest revocation update applied",
+        "revocations.age_s": "seconds since that update was issued; `null` before the first",
+        "revocations.newest_seen": "highest serial offered; above `serial`: updates missing",
+        "revocations.awaiting_snapshot": "the revocation key rotated; its snapshot is awaited",
         "clock": "`synced`, `unsynced`, `behind`, `pinned`",
         "clock_floor": "the persisted lowest trusted time (Unix seconds)",
         "cpu_temp_c": "SoC temperature; `null` off a Pi",
@@ -118,11 +123,15 @@ def markdown() -> str:
     return "\n".join(out) + "\n"
 
 
+# Maps whose keys are data, not fields: each is documented as one field.
+_OPAQUE_MAPS = ("detail", "decisions_by_format")
+
+
 def flat_keys(document: dict[str, object], prefix: str = "") -> set[str]:
     """Field paths of a published document, nested maps with dots (`detail` is one field)."""
     found: set[str] = set()
     for key, value in document.items():
-        if isinstance(value, dict) and key not in ("detail",):
+        if isinstance(value, dict) and key not in _OPAQUE_MAPS:
             found |= flat_keys(value, f"{prefix}{key}.")
         else:
             found.add(prefix + key)

@@ -9,6 +9,7 @@ is ``forwarder.Forwarder``.
 
 from __future__ import annotations
 
+import collections
 import logging
 import random
 import threading
@@ -30,6 +31,7 @@ from scanner.uplink.publisher import SignedPublisher
 from scanner.uplink.session import Connection, Will
 from scanner.uplink.session_counter import SessionCounter
 from scanner.uplink.topics import Topics
+from scanner.uplink.worker import DownlinkWorker
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,7 @@ __all__ = [
 ]
 
 DownlinkHandler = Callable[[DownlinkMessage], None]
+AlertSink = Callable[[str, Mapping[str, object]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,13 +56,16 @@ class UplinkStats:
     events_sent: int
     splits: int
     refusals: int
+    connect_attempts: int = 0
+    link_refusal: str | None = None  # why the broker link is refused, while it is
 
 
 class Uplink:
     """Publishes status, heartbeats, scan batches and alerts; hands downlink messages over.
 
-    ``heartbeat`` and ``on_downlink`` are called from the uplink's threads and must
-    return quickly; ``on_downlink`` runs on paho's network thread.
+    ``heartbeat`` is called from the uplink's thread and must return quickly;
+    ``on_downlink`` runs on the ``downlink`` worker thread, never on paho's
+    network thread, so a long revocation apply does not hold up PUBACKs.
     """
 
     def __init__(
@@ -70,12 +76,15 @@ class Uplink:
         *,
         heartbeat: HeartbeatSource | None = None,
         on_downlink: DownlinkHandler | None = None,
+        on_alert: AlertSink | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
         self.topics = Topics(config.topic_root, config.device_id)
         self._publisher = SignedPublisher(signing_key)
-        self._on_downlink = on_downlink
+        self._worker = DownlinkWorker(on_downlink) if on_downlink is not None else None
+        # Seconds from each QoS 1 publish to its PUBACK, the latest first out: for benchmarks.
+        self.ack_delays: collections.deque[float] = collections.deque(maxlen=100_000)
         self._clock = clock
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -88,11 +97,20 @@ class Uplink:
         self._rebirth = False
         self._heartbeat_due = 0.0
         self._connections = 0
+        self._attempts = 0
+        self._on_alert = on_alert
+        self._refusal: str | None = None  # the last refusal, reported once until it changes
         self._direct = DirectMessages(
             config, self.topics, outbox, self._publisher, heartbeat=heartbeat, clock=clock
         )
         self._forwarder = Forwarder(
-            config, self.topics, outbox, self._publisher, clock=clock, stop=self._stop
+            config,
+            self.topics,
+            outbox,
+            self._publisher,
+            clock=clock,
+            stop=self._stop,
+            on_alert=on_alert,
         )
 
     # -- public ------------------------------------------------------------------
@@ -101,6 +119,8 @@ class Uplink:
         """Start the uplink thread; it connects, and reconnects with backoff, until ``stop``."""
         if self._thread is not None:
             raise RuntimeError("uplink already started")
+        if self._worker is not None:
+            self._worker.start()
         self._thread = threading.Thread(target=self._run, name="uplink", daemon=True)
         self._thread.start()
 
@@ -114,6 +134,8 @@ class Uplink:
             conn.interrupt()
         if self._thread is not None:
             self._thread.join(timeout)
+        if self._worker is not None:
+            self._worker.stop(timeout)
 
     def wake(self) -> None:
         """Look at the outbox now (after a record, or for the 'flush the outbox' command)."""
@@ -161,6 +183,8 @@ class Uplink:
             events_sent=self._forwarder.events_sent,
             splits=self._forwarder.splits,
             refusals=self._forwarder.refusals,
+            connect_attempts=self._attempts,
+            link_refusal=self._refusal,
         )
 
     # -- the thread ----------------------------------------------------------------
@@ -171,6 +195,7 @@ class Uplink:
             conn = self._connect()
             if conn is not None:
                 failures = 0
+                self._refusal_cleared()
                 try:
                     self._serve(conn)
                 except Exception:
@@ -179,11 +204,15 @@ class Uplink:
                 finally:
                     self._close(conn)
             failures += 1
-            self._backoff(failures)
+            self._backoff(failures, refused=conn is None and self._refusal is not None)
 
-    def _backoff(self, failures: int) -> None:
+    def _backoff(self, failures: int, *, refused: bool) -> None:
         cfg = self.config
         delay = min(cfg.reconnect_max_delay_s, cfg.reconnect_min_delay_s * 2 ** (failures - 1))
+        if refused:
+            # A refused certificate or password does not mend in seconds: retry
+            # at the slowest pace, so a fleet with a bad CA does not hammer the broker.
+            delay = cfg.reconnect_max_delay_s
         # Jitter keeps a fleet from reconnecting in step after a broker restart.
         self._stop.wait(random.uniform(delay / 2, delay))  # noqa: S311
 
@@ -197,12 +226,16 @@ class Uplink:
             stop=self._stop,
             on_message=self._dispatch,
             on_lost=self._wake.set,
+            ack_delays=self.ack_delays,
         )
         with self._lock:
             self._conn = conn
+        self._attempts += 1
         if not conn.open():
             with self._lock:
                 self._conn = None
+            if conn.refusal is not None:
+                self._refused(conn.refusal)
             return None
         self._session = session
         self._online_since = now
@@ -210,6 +243,27 @@ class Uplink:
         self._forwarder.fit_to(conn)
         log.info("connected to broker as session %d", session)
         return conn
+
+    def _refused(self, refusal: str) -> None:
+        """One log line and one alert per distinct refusal, not one per retry."""
+        if refusal == self._refusal:
+            return
+        self._refusal = refusal
+        broker = self.config.broker
+        where = f"{broker.host}:{broker.port}"
+        log.warning(
+            "uplink to %s refused: %s; scanning goes on offline, retrying every %g s",
+            where,
+            refusal,
+            self.config.reconnect_max_delay_s,
+        )
+        if self._on_alert is not None:
+            self._on_alert("broker_refused", {"broker": where, "reason": refusal})
+
+    def _refusal_cleared(self) -> None:
+        if self._refusal is not None:
+            log.warning("uplink: the broker accepts the connection again")
+            self._refusal = None
 
     def _close(self, conn: Connection) -> None:
         last_words = None
@@ -293,7 +347,7 @@ class Uplink:
             software=scanner.__version__,
         )
 
-    # -- downlink (paho's network thread) -------------------------------------------------
+    # -- downlink: sorted on paho's network thread, handled on the worker's --------------
 
     def _dispatch(self, msg: mqtt.MQTTMessage) -> None:
         topic = msg.topic
@@ -302,10 +356,10 @@ class Uplink:
                 self._rebirth = True
                 self._wake.set()
             return
-        if self._on_downlink is None:
+        if self._worker is None:
             return
         message = downlink_message(self.topics, msg)
         if message is None:
             return
         log.debug("downlink %s message, %d bytes", message.kind, len(message.payload))
-        self._on_downlink(message)
+        self._worker.submit(message)

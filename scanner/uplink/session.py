@@ -9,10 +9,12 @@ The outbox, not paho, is what keeps messages across connections.
 
 from __future__ import annotations
 
+import collections
 import enum
 import logging
 import ssl
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -51,6 +53,13 @@ class Will:
     payload: bytes
 
 
+def tls_refusal(exc: ssl.SSLError) -> str:
+    """One line for a TLS failure, naming what the technician must fix."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"broker certificate refused: {exc.verify_message}"
+    return f"TLS handshake with the broker failed: {exc.reason or exc}"
+
+
 class Connection:
     """A single broker connection; made by the uplink thread, used only from it."""
 
@@ -62,8 +71,11 @@ class Connection:
         stop: threading.Event,
         on_message: Callable[[mqtt.MQTTMessage], None],
         on_lost: Callable[[], None],
+        ack_delays: collections.deque[float] | None = None,
     ) -> None:
         self._config = config
+        self._ack_delays = ack_delays
+        self._sent_at: dict[int, float] = {}
         self._stop = stop
         self._on_message_cb = on_message
         self._on_lost = on_lost
@@ -71,8 +83,13 @@ class Connection:
         self._connack: ReasonCode | None = None
         self._connected = False
         self._outcomes: dict[int, ReasonCode] = {}
+        self._dropped = False  # the socket closed, whether or not a CONNACK came first
         self.max_packet_size: int | None = None
         self.disconnect_reason = ""
+        # Why connecting failed in a way retrying soon will not mend (certificate,
+        # credentials); None when the broker was merely unreachable.
+        self.refusal: str | None = None
+        self.failure = ""  # why open() failed, in one line, whatever the cause
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=config.effective_client_id,
@@ -107,18 +124,36 @@ class Connection:
             self._client.connect(
                 broker.host, broker.port, keepalive=self._config.keepalive_s, clean_start=True
             )
-        except (OSError, ssl.SSLError) as exc:
+        except ssl.SSLError as exc:  # before OSError, which it derives from
+            self.refusal = self.failure = tls_refusal(exc)
+            return False
+        except (OSError, ValueError) as exc:  # ValueError: a host name IDNA cannot encode
+            self.failure = f"unreachable: {exc}"
             log.info("broker %s:%d unreachable: %s", broker.host, broker.port, exc)
             return False
         self._client.loop_start()
         with self._cv:
             self._cv.wait_for(
-                lambda: self._connack is not None or self._stop.is_set() or self.disconnected,
+                lambda: self._connack is not None or self._stop.is_set() or self._dropped,
                 timeout=self._config.connect_timeout_s,
             )
             connack = self._connack
+            dropped = self._dropped
+        if connack is None and dropped and broker.tls:
+            # TLS 1.3: the client's handshake ends before the server has checked
+            # the client certificate, so a refused one shows only as a closed link.
+            self.refusal = (
+                "broker closed the TLS link before answering: client certificate refused?"
+            )
+        elif connack is not None and connack.is_failure:
+            self.refusal = f"broker refused the connection: {connack}"
+        elif connack is None:
+            self.failure = f"no answer within {self._config.connect_timeout_s:g} s"
+            log.warning(
+                "broker did not answer the connection within %g s", self._config.connect_timeout_s
+            )
         if connack is None or connack.is_failure:
-            log.warning("broker refused or did not answer the connection: %s", connack)
+            self.failure = self.refusal or self.failure
             self.close()
             return False
         return True
@@ -173,6 +208,8 @@ class Connection:
             return PublishOutcome(Delivery.LOST, reason=mqtt.error_string(info.rc))
         mid = info.mid
         with self._cv:
+            if self._ack_delays is not None and mid not in self._outcomes:
+                self._sent_at[mid] = time.perf_counter()
             # on_publish may already have run: outcomes are kept by mid until taken.
             self._cv.wait_for(
                 lambda: (
@@ -239,6 +276,7 @@ class Connection:
         with self._cv:
             was_connected = self._connected
             self._connected = False
+            self._dropped = True
             self.disconnect_reason = str(reason_code)
             self._cv.notify_all()
         if was_connected:
@@ -255,6 +293,9 @@ class Connection:
     ) -> None:
         with self._cv:
             self._outcomes[mid] = reason_code
+            sent = self._sent_at.pop(mid, None)
+            if sent is not None and self._ack_delays is not None:
+                self._ack_delays.append(time.perf_counter() - sent)
             self._cv.notify_all()
 
     def _handle_message(

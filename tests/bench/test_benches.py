@@ -78,3 +78,18 @@ def test_bench_uplink_drains_an_outbox_beside_bare_paho_and_sqlite(
         broker.stop()
     assert figures["events"] == 2000
     assert {"seconds", "events_per_s", "commits_per_s", "reference"} <= set(figures)
+
+
+def test_bench_downlink_reports_puback_and_frame_times_with_and_without_an_apply(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    if find_mosquitto() is None:
+        pytest.skip("no mosquitto binary on this machine")
+    figures = run_json(
+        capsys, "downlink", "--entries", "2000", "--events", "3000", "--window", "0.3",
+        "--dir", str(tmp_path), "--json",
+    )  # fmt: skip
+    assert figures["entries"] == 2000
+    for side in ("without_apply", "during_apply"):
+        assert {"puback_ms", "frame_ms"} <= set(figures[side])  # type: ignore[arg-type]
+    assert "apply_alone_seconds" in figures["reference"]  # type: ignore[operator]

@@ -115,6 +115,7 @@ def test_misspelt_key_is_refused_not_ignored() -> None:
         ("decoder", "budget_ms = [30]", "decoder.budget_ms", "expected a number"),
         ("policy", "stale_trust = 'ignore'", "policy.stale_trust", "must be one of"),
         ("policy", "expired_trust = 1", "policy.expired_trust", "must be one of"),
+        ("policy", "revocations_stale_after_s = '2d'", "policy.revocations_stale_after_s", "int"),
         ("camera", "source = 'webcam'", "camera.source", "must be one of"),
         ("lights", "active_high = 'yes'", "lights.active_high", "expected bool"),
         ("lights", "amber_pin = 2.5", "lights.amber_pin", "expected int or str"),

@@ -7,11 +7,19 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 from support.broker import find_mosquitto
-from support.provisioning import AuthBroker, device_id, init, make_keys, run, snapshot
+from support.provisioning import (
+    AuthBroker,
+    Client,
+    device_id,
+    enrolled,
+    init,
+    make_keys,
+    password,
+    run,
+    snapshot,
+)
 
 from provisioning.mosquitto import password_hash
 
@@ -21,67 +29,6 @@ def k(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     keys = tmp_path / "K"
     make_keys(capsys, keys)
     return keys
-
-
-def enrolled(capsys: pytest.CaptureFixture[str], k: Path, tmp: Path, name: str) -> Path:
-    """A unit R<name> with init, enroll, enroll-accept and install-credentials done."""
-    r = tmp / name
-    assert init(capsys, k, r)[0] == 0
-    request, sealed = tmp / f"{name}.json", tmp / f"{name}.sealed"
-    assert run(capsys, "device", "enroll", "--sysroot", str(r), "--technician", "Tran Van B",
-               "--out", str(request))[0] == 0  # fmt: skip
-    code, _, err = run(capsys, "enroll-accept", "--request", str(request), "--out", str(sealed),
-                       "--mosquitto-passwd", str(tmp / "passwd"),
-                       "--mosquitto-acl", str(tmp / "acl"))  # fmt: skip
-    assert code == 0, err
-    assert run(capsys, "device", "install-credentials", "--sysroot", str(r), str(sealed))[0] == 0
-    return r
-
-
-def password(r: Path) -> str:
-    return (r / "etc/checkpoint-scanner/mqtt-password").read_text().strip()
-
-
-class Client:
-    """A paho v5 client that reports CONNACK and PUBACK reason codes."""
-
-    def __init__(self, port: int, username: str, secret: str) -> None:
-        self.connected = threading.Event()
-        self.acked = threading.Event()
-        self.connack: list[object] = []
-        self.puback: list[object] = []
-        self.received: list[str] = []
-        self._client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=f"t-{username}", protocol=mqtt.MQTTv5
-        )
-        self._client.username_pw_set(username, secret)
-        self._client.on_connect = self._on_connect
-        self._client.on_publish = self._on_publish
-        self._client.on_message = lambda c, u, m: self.received.append(m.topic)
-        self._client.connect("127.0.0.1", port)
-        self._client.loop_start()
-        assert self.connected.wait(10)
-
-    def _on_connect(self, c: object, u: object, f: object, reason: object, p: object) -> None:
-        self.connack.append(reason)
-        self.connected.set()
-
-    def _on_publish(self, c: object, u: object, mid: int, reason: object, p: object) -> None:
-        self.puback.append(reason)
-        self.acked.set()
-
-    def publish(self, topic: str) -> object:
-        self.acked.clear()
-        self._client.publish(topic, b"x", qos=1)
-        assert self.acked.wait(10)
-        return self.puback[-1]
-
-    def subscribe(self, topic: str) -> None:
-        self._client.subscribe(topic, qos=1)
-
-    def close(self) -> None:
-        self._client.disconnect()
-        self._client.loop_stop()
 
 
 @pytest.fixture
@@ -191,8 +138,9 @@ def test_a_tampered_request_is_refused(
     document = json.loads(request.read_text())
     document["checkpoint_id"] = "HN-OTHER-99"
     request.write_text(json.dumps(document))
-    code, _, err = run(capsys, "enroll-accept", "--request", str(request), "--out",
-                       str(tmp_path / "c"), "--mosquitto-passwd", str(tmp_path / "p"),
+    code, _, err = run(capsys, "enroll-accept", "--ops-key", str(k / "ops.key"),
+                       "--request", str(request), "--out", str(tmp_path / "c"),
+                       "--mosquitto-passwd", str(tmp_path / "p"),
                        "--mosquitto-acl", str(tmp_path / "a"))  # fmt: skip
     assert code == 2
     assert "signature does not verify" in err

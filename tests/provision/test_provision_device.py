@@ -35,7 +35,8 @@ def test_issue_commands_in_order(
     code, _, err = run(capsys, "device", "enroll", "--sysroot", "R", "--technician", "Tran Van B",
                        "--out", "enroll.json")  # fmt: skip
     assert code == 0, err
-    code, _, err = run(capsys, "enroll-accept", "--request", "enroll.json", "--out", "creds.sealed",
+    code, _, err = run(capsys, "enroll-accept", "--ops-key", str(k / "ops.key"),
+                       "--request", "enroll.json", "--out", "creds.sealed",
                        "--mosquitto-passwd", "passwd", "--mosquitto-acl", "acl")  # fmt: skip
     assert code == 0, err
     code, _, err = run(capsys, "device", "install-credentials", "--sysroot", "R", "creds.sealed")

@@ -30,7 +30,8 @@ def unit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[tuple[P
     assert init(capsys, k, r, "--test-card", str(k / "test-card.txt"), "--pins", "mock")[0] == 0
     assert run(capsys, "device", "enroll", "--sysroot", str(r), "--technician", "Tran Van B",
                "--out", str(tmp_path / "enroll.json"))[0] == 0  # fmt: skip
-    code, _, err = run(capsys, "enroll-accept", "--request", str(tmp_path / "enroll.json"),
+    code, _, err = run(capsys, "enroll-accept", "--ops-key", str(k / "ops.key"),
+                       "--request", str(tmp_path / "enroll.json"),
                        "--out", str(tmp_path / "creds.sealed"), "--broker", broker.url,
                        "--mosquitto-passwd", str(tmp_path / "passwd"),
                        "--mosquitto-acl", str(tmp_path / "acl"))  # fmt: skip
@@ -93,7 +94,7 @@ def test_refused_credentials_fail_the_broker_check(
     (r / "etc/checkpoint-scanner/mqtt-password").write_text("not-the-password\n")
     code, checks = report(capsys, r)
     assert code == 1
-    assert "refused the credentials" in checks["broker"]["detail"]
+    assert "broker refused the connection: Not authorized" in checks["broker"]["detail"]
 
 
 def test_a_corrupt_config_fails_and_every_other_check_is_skipped(

@@ -1,10 +1,16 @@
-"""A private Mosquitto for tests (own config and port, signalled only by PID) and a receiver."""
+"""Private Mosquittos for tests (own config and port, signalled only by PID) and a receiver.
+
+``Broker`` listens in clear; ``TlsBroker`` adds a TLS listener and a mutual-TLS
+one with certificates from ``pki.Pki``, and optionally a password file and ACL.
+"""
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -12,8 +18,87 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from scanner.demo.broker import Broker, find_mosquitto, free_port
+from support.pki import CertPair, Pki
+from support.waiting import wait_until
 
-__all__ = ["Broker", "Receiver", "find_mosquitto", "free_port"]
+__all__ = ["Broker", "Receiver", "TlsBroker", "find_mosquitto", "free_port"]
+
+
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+class TlsBroker(Broker):
+    """Mosquitto with TLS on ``port``, mutual TLS on ``mtls_port`` and clear text on ``plain_port``.
+
+    The clear listener is for the test's own observer (``Receiver``); units are
+    pointed at ``url`` or ``mtls_url``. The mutual-TLS listener takes the client
+    certificate's CN as the username, so the ACL applies to it as to a password login.
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        pki: Pki,
+        server: CertPair | None = None,
+        *,
+        password_file: Path | None = None,
+        acl_file: Path | None = None,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(workdir, **kwargs)  # type: ignore[arg-type]
+        self.pki = pki
+        self.server = server or pki.server()
+        self.mtls_port = free_port()
+        self.plain_port = free_port()
+        self.password_file = password_file
+        self.acl_file = acl_file
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Start, and wait until every listener, not only the first, accepts connections."""
+        super().start(timeout)
+        for port in (self.mtls_port, self.plain_port):
+            if not wait_until(lambda p=port: _listening(p), timeout):  # type: ignore[misc]
+                self.kill()
+                raise TimeoutError(f"mosquitto did not listen on {port}")
+
+    @property
+    def url(self) -> str:
+        return f"mqtts://localhost:{self.port}"
+
+    @property
+    def mtls_url(self) -> str:
+        return f"mqtts://localhost:{self.mtls_port}"
+
+    def listener_lines(self) -> list[str]:
+        tls = [
+            f"cafile {self.pki.ca_file}",
+            f"certfile {self.server.cert}",
+            f"keyfile {self.server.key}",
+        ]
+        return [
+            f"listener {self.port} 127.0.0.1",
+            *tls,
+            f"listener {self.mtls_port} 127.0.0.1",
+            *tls,
+            "require_certificate true",
+            "use_identity_as_username true",
+            f"listener {self.plain_port} 127.0.0.1",
+        ]
+
+    def auth_lines(self) -> list[str]:
+        lines = []
+        if self.password_file is None:
+            lines.append("allow_anonymous true")
+        else:
+            lines += ["allow_anonymous false", f"password_file {self.password_file}"]
+        if self.acl_file is not None:
+            lines.append(f"acl_file {self.acl_file}")
+        return lines
 
 
 class Receiver:
@@ -26,6 +111,8 @@ class Receiver:
         client_id: str = "central",
         *,
         persistent: bool = False,
+        username: str | None = None,
+        password: str | None = None,
     ) -> None:
         self.topic_root = topic_root
         self._lock = threading.Condition()
@@ -40,6 +127,8 @@ class Receiver:
         self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message
         self._client.reconnect_delay_set(0.1, 0.5)
+        if username is not None:
+            self._client.username_pw_set(username, password)
         if persistent:
             # A session that outlives the connection (and, with persistence, the
             # broker): QoS 1 messages published meanwhile are queued for it.

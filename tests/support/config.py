@@ -27,6 +27,8 @@ sync_flag = "/run/systemd/timesync/synchronized"
 stale_trust = "warn"
 expired_trust = "reject"
 untrusted_clock = "reject"
+revocations_stale_after_s = 86400
+revocations_gap_grace_s = 300
 
 [camera]
 source = "picamera2"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 import pytest
+from support.waiting import wait_until
 
 from scanner.decide.verify import Verifier
 from scanner.demo import samples
@@ -241,3 +243,19 @@ def test_floor_from_a_verified_pass_keeps_an_expired_pass_expired_after_reboot(
     verdict = Verifier(lambda: trust, rebooted).verify(_last_year_pass(sample_set))
     assert verdict.reason is Reason.EXPIRED
     assert verdict.clock is ClockState.BEHIND
+
+
+def test_in_background_the_floor_is_written_by_its_own_thread_and_flushed_on_stop(
+    floor_path: Path,
+) -> None:
+    clock = TrustedClock(floor_path, synced=Sync(False), wall=Wall(0), background=True)
+    clock.observe(NOW)
+    # observe() on the scan thread only raised a flag; the "clock-floor" thread wrote.
+    assert "clock-floor" in {t.name for t in threading.enumerate()}
+    assert wait_until(lambda: floor_path.exists() and floor_path.read_text().strip() == str(NOW))
+    clock.observe(NOW + 60)  # a small move: left for the flush
+    clock.flush()
+    assert floor_path.read_text().strip() == str(NOW + 60)
+    assert "clock-floor" not in {t.name for t in threading.enumerate()}
+    clock.observe(NOW + 2 * PERSIST_EVERY)  # after stop: written at once, on the caller
+    assert floor_path.read_text().strip() == str(NOW + 2 * PERSIST_EVERY)

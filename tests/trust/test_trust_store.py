@@ -17,6 +17,7 @@ from scanner.errors import (
 )
 from scanner.formats.cose import deterministic_dumps, sign1
 from scanner.trust.bundle import IssuerKey, encode_bundle
+from scanner.trust.freshness import RECORD_FILE
 from scanner.trust.revocation_update import encode_update
 from scanner.trust.store import BUNDLE_FILE, REVOCATIONS_FILE, TrustStore
 
@@ -83,7 +84,9 @@ def _reopen(store_dir: Path, keys: samples.SampleKeys) -> TrustStore:
 
 def _leftovers(directory: Path) -> list[str]:
     return sorted(
-        p.name for p in directory.iterdir() if p.name not in {BUNDLE_FILE, REVOCATIONS_FILE}
+        p.name
+        for p in directory.iterdir()
+        if p.name not in {BUNDLE_FILE, REVOCATIONS_FILE, RECORD_FILE}
     )
 
 
@@ -364,8 +367,11 @@ def test_updates_follow_the_revocation_key_of_the_installed_bundle(
     store.install_bundle(_bundle(keys, 2, revocation=new_revocation))
     with pytest.raises(RevocationUpdateError):
         store.apply_revocations(_update(keys, 1, ["P-1"]))
-    store.apply_revocations(_update(keys, 1, ["P-1"], key=new_revocation))
+    # The new key numbers from 1 again: its line starts with a snapshot.
+    store.apply_revocations(_update(keys, 1, ["P-1"], key=new_revocation, snapshot=True))
     assert "P-1" in store.snapshot().revoked
+    store.apply_revocations(_update(keys, 2, ["P-2"], key=new_revocation))
+    assert "P-2" in store.snapshot().revoked
 
 
 @pytest.mark.parametrize("data", [pytest.param(b""), b"\x80", b"\xa0"])

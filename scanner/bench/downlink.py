@@ -1,0 +1,215 @@
+"""`bench downlink`: PUBACK delay and frame time while a 1M-entry revocation update is applied.
+
+The unit uploads a backlog to a private Mosquitto while its scan thread turns
+frames (decode and verify of a real signed pass). First with nothing else
+running, then while central's revocation snapshot of ``--entries`` IDs arrives
+and the downlink worker verifies and applies it. Reference: the same apply
+alone on an idle process. Figures are printed side by side; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import paho.mqtt.client as mqtt
+from nacl.signing import SigningKey
+from paho.mqtt.enums import CallbackAPIVersion
+
+from scanner.bench.frames import NOW, sample_trust
+from scanner.camera.synthetic import render_code
+from scanner.decide.decode import Decoder
+from scanner.decide.verify import verify_text
+from scanner.demo.broker import Broker
+from scanner.demo.samples import build
+from scanner.model import ClockState, Outcome
+from scanner.outbox.events import EventKind, OutboxEvent
+from scanner.outbox.queue import Outbox
+from scanner.trust.clock import PinnedClock
+from scanner.trust.revocation_update import encode_update
+from scanner.trust.store import TrustStore
+from scanner.uplink.commands import CommandGate
+from scanner.uplink.config import UplinkConfig
+from scanner.uplink.downlink import Downlink, DownlinkActions
+from scanner.uplink.service import Uplink
+from scanner.uplink.topics import Topics
+
+TARGET_PUBACK_P95_MS = 100.0  # what "does not delay PUBACKs" means here
+TARGET_FRAME_P95_MS = 50.0  # under two frames at 30 fps
+
+
+def _event(n: int) -> OutboxEvent:
+    return OutboxEvent(
+        kind=EventKind.SCAN,
+        device_id="bench-device",
+        checkpoint_id="bench",
+        wall_time=1_700_000_000.0 + n,
+        clock=ClockState.SYNCED,
+        outcome=Outcome.ACCEPT,
+        pass_id=f"PX{n:010d}",
+        decode_ms=4.0,
+    )
+
+
+def _ms(values: list[float]) -> dict[str, float | int]:
+    if not values:
+        return {"n": 0}
+    array = np.array(values) * 1000.0
+    return {
+        "n": len(values),
+        "p50": round(float(np.percentile(array, 50)), 2),
+        "p95": round(float(np.percentile(array, 95)), 2),
+        "max": round(float(array.max()), 2),
+    }
+
+
+class Scene:
+    """The unit under test: trust store, uplink with its downlink worker, a frame to turn."""
+
+    def __init__(self, tmp: Path, broker: Broker, events: int) -> None:
+        self.samples = build(NOW)
+        root = self.samples.keys.root.verify_key
+        TrustStore.initialise(tmp / "trust", root, self.samples.bundle)
+        self.store = TrustStore(tmp / "trust", root)
+        self.outbox = Outbox(tmp / "state", max_bytes=2 * 1024**3)
+        for first in range(0, events, 10_000):
+            self.outbox.record_many([_event(n) for n in range(first, min(events, first + 10_000))])
+        actions = DownlinkActions(
+            identify=lambda: None,
+            flush=lambda: None,
+            report=lambda: None,
+            alert=lambda *_: None,
+            command_result=lambda *_: None,
+            request_catchup=lambda *_: None,
+        )
+        gate = CommandGate("bench-device", tmp / "command-seq")
+        downlink = Downlink(self.store, gate, PinnedClock(NOW), actions)
+        config = UplinkConfig(
+            broker_url=broker.url,
+            device_id="bench-device",
+            state_dir=tmp / "state",
+            poll_interval_s=0.05,
+            heartbeat_interval_s=3600,
+        )
+        self.topics = Topics(config.topic_root, config.device_id)
+        key = SigningKey.generate()
+        self.uplink = Uplink(config, self.outbox, key, on_downlink=downlink.handle)
+        text, self.trust = sample_trust()
+        self.frame = render_code(text, (640, 480), 0)
+        self.decoder = Decoder()
+
+    def frames_until(self, done: threading.Event | None, seconds: float) -> list[float]:
+        """Turn frames on this thread (the scan thread's work) until `done` or the time is up."""
+        times: list[float] = []
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline and not (done is not None and done.is_set()):
+            start = time.perf_counter()
+            result = self.decoder.decode(self.frame)
+            for code in result.codes:
+                verify_text(code.content, self.trust, NOW, ClockState.SYNCED)
+            times.append(time.perf_counter() - start)
+        return times
+
+
+def _publish(broker: Broker, topic: str, payload: bytes) -> None:
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id="bench-central", protocol=mqtt.MQTTv5
+    )
+    client.connect("127.0.0.1", broker.port)
+    client.loop_start()
+    try:
+        client.publish(topic, payload, qos=1).wait_for_publish(60)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def measure(entries: int, events: int, window_s: float, tmp: Path) -> dict[str, object]:
+    broker = Broker(tmp / "broker")
+    broker.start()
+    try:
+        scene = Scene(tmp, broker, events)
+        ids = [f"P-{n:09d}" for n in range(entries)]
+        update = encode_update(
+            scene.samples.keys.revocation, serial=1, issued_at=NOW, added=ids, snapshot=True
+        )
+        scene.uplink.start()
+        deadline = time.monotonic() + 10
+        while not scene.uplink.connected and time.monotonic() < deadline:
+            time.sleep(0.01)
+        # Without an apply: the upload alone, beside the scan thread.
+        first = len(scene.uplink.ack_delays)
+        idle_frames = scene.frames_until(None, window_s)
+        idle_acks = list(scene.uplink.ack_delays)[first:]
+        # With the apply: from central's publish until the worker has swapped the set in.
+        applied = threading.Event()
+
+        def watch() -> None:
+            while scene.store.snapshot().revocation_serial != 1:
+                time.sleep(0.005)
+            applied.set()
+
+        threading.Thread(target=watch, name="bench-watch", daemon=True).start()
+        first = len(scene.uplink.ack_delays)
+        started = time.perf_counter()
+        threading.Thread(
+            target=_publish, args=(broker, scene.topics.revocations, update), daemon=True
+        ).start()
+        busy_frames = scene.frames_until(applied, 600)
+        apply_s = time.perf_counter() - started
+        busy_acks = list(scene.uplink.ack_delays)[first:]
+        left = scene.outbox.depth()
+        scene.uplink.stop()
+        scene.outbox.close()
+        # Reference: the same update applied alone, nothing else running.
+        TrustStore.initialise(tmp / "ref", scene.samples.keys.root.verify_key, scene.samples.bundle)
+        reference = TrustStore(tmp / "ref", scene.samples.keys.root.verify_key)
+        ref_started = time.perf_counter()
+        reference.apply_revocations(update)
+        ref_s = time.perf_counter() - ref_started
+    finally:
+        broker.kill()
+    return {
+        "entries": entries,
+        "update_bytes": len(update),
+        "upload_backlog_left": left,
+        "without_apply": {"puback_ms": _ms(idle_acks), "frame_ms": _ms(idle_frames)},
+        "during_apply": {
+            "seconds": round(apply_s, 2),
+            "puback_ms": _ms(busy_acks),
+            "frame_ms": _ms(busy_frames),
+        },
+        "reference": {"apply_alone_seconds": round(ref_s, 2)},
+        "target": {"puback_p95_ms": TARGET_PUBACK_P95_MS, "frame_p95_ms": TARGET_FRAME_P95_MS},
+    }
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="checkpoint-scanner bench downlink")
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--events", type=int, default=400_000, help="upload backlog")
+    parser.add_argument("--window", type=float, default=3.0, help="seconds without the apply")
+    parser.add_argument("--dir", type=Path, default=None, help="where the temp files go")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    if args.entries < 1 or args.events < 1 or args.window <= 0:
+        print("error: --entries, --events and --window must be positive", file=sys.stderr)
+        return 2
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-downlink-", dir=args.dir) as tmp:
+            result = measure(args.entries, args.events, args.window, Path(tmp))
+    except (OSError, RuntimeError, TimeoutError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key}: {value}")
+    return 0
