@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 
 
 class Outcome(enum.StrEnum):
@@ -122,6 +122,9 @@ class Verdict:
     info: PassInfo | None = None
     bundle_version: int | None = None
     revocation_serial: int | None = None
+    # Keyword-only from here: two branches each appended a field, and a positional
+    # RevocationState (a str enum) slid into `format` with no type error.
+    _: KW_ONLY
     format: str = "cp1"  # the credential format that decided: "cp1" or "hc1"
     rule_id: str | None = None  # rule_failed: the identifier of the rule that refused
     schema_valid: bool | None = None  # hc1: the DCC against the EU DCC JSON schema

@@ -9,7 +9,6 @@ alone on an idle process. Figures are printed side by side; nothing is asserted.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
@@ -24,6 +23,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from scanner.bench.frames import NOW, sample_trust
 from scanner.camera.synthetic import render_code
+from scanner.cli.kit import command, parser
 from scanner.decide.decode import Decoder
 from scanner.decide.verify import verify_text
 from scanner.demo.broker import Broker
@@ -190,14 +190,15 @@ def measure(entries: int, events: int, window_s: float, tmp: Path) -> dict[str, 
     }
 
 
+@command
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="checkpoint-scanner bench downlink")
-    parser.add_argument("--entries", type=int, default=1_000_000)
-    parser.add_argument("--events", type=int, default=400_000, help="upload backlog")
-    parser.add_argument("--window", type=float, default=3.0, help="seconds without the apply")
-    parser.add_argument("--dir", type=Path, default=None, help="where the temp files go")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
+    p = parser("checkpoint-scanner bench downlink", __doc__ or "")
+    p.add_argument("--entries", type=int, default=1_000_000, help="revoked IDs in the update")
+    p.add_argument("--events", type=int, default=400_000, help="upload backlog")
+    p.add_argument("--window", type=float, default=3.0, help="seconds measured without the apply")
+    p.add_argument("--dir", type=Path, default=None, help="where the temp files go")
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    args = p.parse_args(argv)
     if args.entries < 1 or args.events < 1 or args.window <= 0:
         print("error: --entries, --events and --window must be positive", file=sys.stderr)
         return 2

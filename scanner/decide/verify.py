@@ -47,7 +47,7 @@ def verify_text(
             info,
             trust.bundle.version,
             trust.revocation_serial,
-            revocations,
+            revocations=revocations,
         )
 
     try:
@@ -96,7 +96,7 @@ def verify_text(
         info,
         trust.bundle.version,
         trust.revocation_serial,
-        revocations,
+        revocations=revocations,
     )
 
 
