@@ -9,6 +9,7 @@ from typing import Any
 from nacl.signing import SigningKey
 
 from scanner.decide.hc1 import verify_hc1
+from scanner.demo.dcc_samples import COMPLETE_SERIES  # the demo's one rule is the tests' too
 from scanner.formats.hc1.dsc import CertType, Signer, load_der
 from scanner.formats.hc1.issue import DocumentSigner, dcc_document, issue, new_key, self_signed_dsc
 from scanner.model import ClockState, Verdict
@@ -116,30 +117,6 @@ def hc1(
         signer, dcc or vaccination(), issuer="DE", issued_at=issued_at, expires_at=expires_at
     )
     return text.encode("ascii")
-
-
-# A one-rule rule set: the holder must have completed the vaccination series.
-COMPLETE_SERIES = {
-    "Identifier": "VR-VN-0001",
-    "Type": "Acceptance",
-    "Country": "VN",
-    "Version": "1.0.0",
-    "SchemaVersion": "1.0.0",
-    "Engine": "CERTLOGIC",
-    "EngineVersion": "0.7.5",
-    "CertificateType": "Vaccination",
-    "Description": [{"lang": "en", "desc": "The vaccination series is complete."}],
-    "ValidFrom": "2021-06-01T00:00:00Z",
-    "ValidTo": "2030-06-01T00:00:00Z",
-    "AffectedFields": ["v.0.dn", "v.0.sd"],
-    "Logic": {
-        "if": [
-            {"var": "payload.v.0"},
-            {">=": [{"var": "payload.v.0.dn"}, {"var": "payload.v.0.sd"}]},
-            True,
-        ]
-    },
-}
 
 
 def rule_set(*rules: dict[str, Any], version: int = 1) -> RuleSet:
