@@ -67,6 +67,8 @@ def test_a_cannot_publish_under_b_or_to_trust_as_the_broker_delivers(
     unit_a = Client(broker.port, device_id(a), password(a))
     try:
         central.subscribe(f"{ROOT}/#")
+        # Central must be listening before B speaks, or B's status can pass unheard.
+        _ready(central, f"{ROOT}/central/ready")
         unit_b.subscribe(f"{ROOT}/trust/#")
         _ready(unit_b, f"{devices(b)}/status")
         assert unit_a.publish(f"{devices(b)}/scans").is_failure  # type: ignore[attr-defined]
