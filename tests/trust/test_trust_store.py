@@ -18,6 +18,7 @@ from scanner.errors import (
 from scanner.formats.cose import deterministic_dumps, sign1
 from scanner.trust.bundle import IssuerKey, encode_bundle
 from scanner.trust.freshness import RECORD_FILE
+from scanner.trust.revocation_build import OFFLOAD_BYTES
 from scanner.trust.revocation_update import encode_update
 from scanner.trust.store import BUNDLE_FILE, REVOCATIONS_FILE, TrustStore
 
@@ -73,9 +74,12 @@ def store_dir(tmp_path: Path, keys: samples.SampleKeys) -> Path:
     return directory
 
 
-@pytest.fixture
-def store(store_dir: Path, keys: samples.SampleKeys) -> TrustStore:
-    return TrustStore(store_dir, keys.root.verify_key)
+@pytest.fixture(params=["in-process", "child"])
+def store(store_dir: Path, keys: samples.SampleKeys, request: pytest.FixtureRequest) -> TrustStore:
+    # Every revocation test runs twice: built here, and built in the helper process
+    # that large updates go to (offload_bytes=0 sends even a one-ID delta there).
+    offload = {"in-process": OFFLOAD_BYTES, "child": 0}[request.param]
+    return TrustStore(store_dir, keys.root.verify_key, offload_bytes=offload)
 
 
 def _reopen(store_dir: Path, keys: samples.SampleKeys) -> TrustStore:
