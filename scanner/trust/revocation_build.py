@@ -13,9 +13,9 @@ Pi's four cores, and its transient Python objects die with it: for 1M
 entries the child peaks at 150 MB RSS, while the daemon grows by the new
 8 MB key array only (built in-process, the daemon peaked 105 MB higher and
 kept 44 MB of it). It costs one interpreter start (~0.2 s CPU on x86, under
-a second on a Pi 4) for an update that comes a few times a day. Updates smaller than ``OFFLOAD_BYTES``
-(a few thousand IDs, a few ms of work) are built in the daemon: a process
-would cost more than they do.
+a second on a Pi 4) for an update that comes a few times a day. Updates
+smaller than ``OFFLOAD_BYTES`` (a few thousand IDs, a few ms of work) are
+built in the daemon: a process would cost more than they do.
 
 Not ``multiprocessing``: the daemon is threaded, so its default fork start is
 unsafe, and spawn/forkserver bring a resource tracker and re-import the main
