@@ -53,7 +53,9 @@ class TrustStore:
         bundle = self._load_bundle()
         revoked, serial = self._load_revocations()
         record = self._load_record(serial, bundle)
-        self._snapshot = TrustSnapshot(bundle, revoked, serial, record)
+        # After a rotation the file keeps the old key's set (and serial) until the
+        # new key's snapshot replaces it; the new line's serial is the record's 0.
+        self._snapshot = TrustSnapshot(bundle, revoked, record.serial, record)
         self.rotated = False  # set by install_bundle when the revocation key changed
 
     def _load_record(self, serial: int, bundle: TrustBundle) -> RevocationRecord:
@@ -63,6 +65,8 @@ class TrustStore:
             # Only freshness is lost; start stale (honest) rather than refuse to verify.
             log.warning("revocation record damaged, starting stale: %s", exc)
             record = None
+        if record is not None and record.awaiting_snapshot and record.signer == _kid(bundle):
+            return record  # a rotation still waiting for its snapshot: keep waiting
         if record is None or record.serial != serial:
             # Older units kept no record: the set is the current key's, its age unknown.
             return RevocationRecord(serial=serial, signer=_kid(bundle))
