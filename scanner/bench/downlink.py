@@ -90,6 +90,7 @@ class Scene:
 
     def __init__(self, tmp: Path, broker: Broker, events: int) -> None:
         self.samples = build(NOW)
+        self.alerts: list[tuple[str, dict[str, object]]] = []  # what the downlink told central
         root = self.samples.keys.root.verify_key
         TrustStore.initialise(tmp / "trust", root, self.samples.bundle)
         self.store = TrustStore(tmp / "trust", root)
@@ -100,7 +101,7 @@ class Scene:
             identify=lambda: None,
             flush=lambda: None,
             report=lambda: None,
-            alert=lambda *_: None,
+            alert=lambda code, detail: self.alerts.append((code, dict(detail))),
             command_result=lambda *_: None,
             request_catchup=lambda *_: None,
         )
@@ -174,7 +175,8 @@ def measure(entries: int, events: int, window_s: float, tmp: Path) -> dict[str, 
         applied = threading.Event()
 
         def watch() -> None:
-            while scene.store.snapshot().revocation_serial != 1:
+            # Until swapped in, or refused: a refusal ends the run instead of a 10-minute wait.
+            while scene.store.snapshot().revocation_serial != 1 and not scene.alerts:
                 time.sleep(0.005)
             applied.set()
 
@@ -188,6 +190,8 @@ def measure(entries: int, events: int, window_s: float, tmp: Path) -> dict[str, 
         busy_frames = scene.frames_until(applied, 600)
         apply_s = time.perf_counter() - started
         builder_cpu = _children_cpu() - children
+        if scene.alerts:
+            raise RuntimeError(f"the update was not applied: {scene.alerts[0]}")
         busy_acks = list(scene.uplink.ack_delays)[first:]
         left = scene.outbox.depth()
         scene.uplink.stop()

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
 import subprocess
 import sys
@@ -158,10 +159,8 @@ def build_in_child(data: bytes, base: BuildBase, current: Path) -> Built:
         "current": str(current),
         "staged": str(staged),
     }
-    # -P: nothing from the working directory is importable in the child.
-    argv = [sys.executable, "-P", "-m", __name__]
     try:
-        answer = _run(argv, json.dumps(header).encode() + b"\n", data, child_timeout_s(len(data)))
+        answer = _run(header, data, child_timeout_s(len(data)))
         built = _built(answer, staged)
     except BaseException:
         staged.unlink(missing_ok=True)
@@ -169,15 +168,28 @@ def build_in_child(data: bytes, base: BuildBase, current: Path) -> Built:
     return built
 
 
-def _run(argv: list[str], header: bytes, data: bytes, timeout: float) -> dict[str, Any]:
+def _child_env() -> dict[str, str]:
+    # The child imports the very package this process runs, wherever it came from
+    # (installed, editable, a source tree on sys.path); -P keeps its working
+    # directory off its path.
+    here = str(Path(__file__).resolve().parents[2])
+    path = [here, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
+
+
+def _run(header: dict[str, Any], data: bytes, timeout: float) -> dict[str, Any]:
+    argv = [sys.executable, "-P", "-m", __name__]
     try:
         # stderr is inherited: the child's log lines reach the journal beside ours.
-        child = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # noqa: S603
+        child = subprocess.Popen(  # noqa: S603 - our own module, no shell
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=_child_env()
+        )
     except OSError as exc:
         raise RevocationApplyError(f"cannot start the revocation builder: {exc}") from None
     try:
         assert child.stdin is not None
-        child.stdin.write(header)  # then the payload, without a 12 MB concatenation
+        # The header line, then the payload, without a 12 MB concatenation.
+        child.stdin.write(json.dumps(header).encode() + b"\n")
         out, _ = child.communicate(data, timeout=timeout)
     except subprocess.TimeoutExpired:
         child.kill()
