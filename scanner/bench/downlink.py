@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import resource
-import sys
 import tempfile
 import threading
 import time
@@ -31,7 +30,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from scanner.bench.frames import NOW, sample_trust
 from scanner.bench.targets import Target, judged, lines
 from scanner.camera.synthetic import render_code
-from scanner.cli.kit import command, parser
+from scanner.cli.kit import command, echo, parser
 from scanner.decide.decode import Decoder
 from scanner.decide.verify import verify_text
 from scanner.demo.broker import Broker
@@ -155,6 +154,7 @@ def _publish(broker: Broker, topic: str, payload: bytes) -> None:
 
 
 def measure(entries: int, events: int, window_s: float, tmp: Path) -> dict[str, object]:
+    """PUBACK delays and frame times while `entries` revocations are applied."""
     broker = Broker(tmp / "broker")
     broker.start()
     try:
@@ -271,6 +271,7 @@ def _text(report: Mapping[str, Any]) -> list[str]:
 
 @command
 def main(argv: list[str]) -> int:
+    """Run `bench downlink`: uplink and scan thread while a large update applies."""
     p = parser("checkpoint-scanner bench downlink", __doc__ or "")
     p.add_argument("--entries", type=int, default=1_000_000, help="revoked IDs in the update")
     p.add_argument("--events", type=int, default=400_000, help="upload backlog")
@@ -279,16 +280,16 @@ def main(argv: list[str]) -> int:
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     args = p.parse_args(argv)
     if args.entries < 1 or args.events < 1 or args.window <= 0:
-        print("error: --entries, --events and --window must be positive", file=sys.stderr)
+        echo("error: --entries, --events and --window must be positive", err=True)
         return 2
     try:
         with tempfile.TemporaryDirectory(prefix="bench-downlink-", dir=args.dir) as tmp:
             result = measure(args.entries, args.events, args.window, Path(tmp))
     except (OSError, RuntimeError, TimeoutError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        echo(f"error: {exc}", err=True)
         return 1
     if args.json:
-        print(json.dumps(result))
+        echo(json.dumps(result))
     else:
-        print("\n".join(_text(result)))
+        echo("\n".join(_text(result)))
     return 0

@@ -90,6 +90,7 @@ class Built:
     staged: Path | None = None  # written by the child: load it, then rename it into place
 
     def discard(self) -> None:
+        """Remove the staged file, if it is still there (a no-op once renamed into place)."""
         if self.staged is not None:
             self.staged.unlink(missing_ok=True)
 
@@ -140,6 +141,7 @@ def remove_stale(current: Path) -> None:
 
 
 def child_timeout_s(size: int) -> float:
+    """How long a child may take over an update of `size` bytes before it is killed."""
     # A Pi 4 builds ~0.2M IDs (2.4 MB) per second: five times that, and a minute to start.
     return 60.0 + 2.0 * size / 1e6
 

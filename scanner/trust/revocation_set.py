@@ -214,7 +214,8 @@ class RevocationSet:
 
     def keys(self) -> _Keys:
         """The sorted keys of every revoked pass, as a read-only uint64 array."""
-        return self.compacted()._sorted.array
+        whole: RevocationSet = self.compacted()  # typed: its privates are this class's own
+        return whole._sorted.array
 
     def write_new(self, path: Path, serial: int) -> None:
         """Write the set to `path`, which must not exist yet, and fsync it (not its directory)."""
