@@ -24,7 +24,8 @@ from scanner.cli.kit import (
     parser,
     print_json,
 )
-from scanner.errors import KeyFileError
+from scanner.errors import KeyFileError, StrictJsonError
+from scanner.formats import strict_json
 from scanner.trust.files import atomic_write
 from scanner.trust.identity import device_id_for
 from scanner.trust.keys import load_private_key
@@ -85,9 +86,9 @@ def _document(data: bytes, what: str) -> dict[str, Any]:
     if len(data) > MAX_DOCUMENT_BYTES:
         raise EnrollmentError(f"{what} is {len(data)} bytes: too large")
     try:
-        document = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise EnrollmentError(f"{what} is not JSON") from None
+        document = strict_json.loads(data, what)
+    except StrictJsonError as exc:
+        raise EnrollmentError(str(exc)) from None
     if not isinstance(document, dict):
         raise EnrollmentError(f"{what} is not a JSON object")
     return document
