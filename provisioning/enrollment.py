@@ -29,7 +29,12 @@ from scanner.formats import strict_json
 from scanner.trust.files import atomic_write
 from scanner.trust.identity import device_id_for
 from scanner.trust.keys import load_private_key
-from scanner.uplink.config import DEFAULT_TOPIC_ROOT, parse_broker_url
+from scanner.uplink.config import (
+    DEFAULT_DISCOVERY_PREFIX,
+    DEFAULT_TOPIC_ROOT,
+    check_discovery_prefix,
+    parse_broker_url,
+)
 
 REQUEST_TYPE = "checkpoint-enrollment-request"
 FORMAT_VERSION = 1
@@ -129,6 +134,12 @@ def _accept_parser() -> argparse.ArgumentParser:
     p.add_argument("--broker", help="broker URL for the unit (default: keep its own)")
     p.add_argument("--topic-root", default=DEFAULT_TOPIC_ROOT, help="MQTT topic prefix")
     p.add_argument(
+        "--discovery-prefix",
+        default=DEFAULT_DISCOVERY_PREFIX,
+        help="let the unit publish Home Assistant discovery configs under this prefix, "
+        "for its own node ID only ('' for none)",
+    )
+    p.add_argument(
         "--iterations",
         type=int,
         default=mosquitto.DEFAULT_ITERATIONS,
@@ -156,6 +167,11 @@ def main_accept(argv: list[str]) -> int:
             raise CommandError(str(exc)) from None
     if any(c in args.topic_root for c in "+#\x00") or not args.topic_root.strip("/"):
         raise CommandError("--topic-root must be a plain topic without wildcards")
+    if args.discovery_prefix:
+        try:
+            check_discovery_prefix(args.discovery_prefix)
+        except ValueError as exc:
+            raise CommandError(f"--{exc}") from None
     try:
         request = verify_request(args.request.read_bytes())
     except OSError as exc:
@@ -192,7 +208,13 @@ def main_accept(argv: list[str]) -> int:
         )
         mosquitto.merge_acl(
             args.mosquitto_acl,
-            mosquitto.acl_block(username, request.device_id, args.topic_root, comment),
+            mosquitto.acl_block(
+                username,
+                request.device_id,
+                args.topic_root,
+                comment,
+                args.discovery_prefix or None,
+            ),
         )
     except OSError as exc:
         raise CommandError(f"cannot write {exc.filename}: {exc.strerror}") from None
