@@ -30,7 +30,7 @@ def main(argv: list[str]) -> int:
     p = parser("checkpoint-ops simulate", "Run simulated devices and report what was stored.")
     p.add_argument("--broker", help="mqtt://host:port; default: start a private Mosquitto")
     p.add_argument("--db", required=True, help="sqlite:///sim.db or postgresql://...")
-    p.add_argument("--devices", type=int, default=10)
+    p.add_argument("--devices", type=int, default=10, help="simulated units")
     p.add_argument("--rate", type=float, default=1.0, help="scans per second per device")
     p.add_argument("--duration", type=float, default=10.0, help="seconds of scanning")
     p.add_argument(
