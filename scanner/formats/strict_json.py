@@ -88,7 +88,9 @@ def loads(data: bytes | bytearray | str, what: str = "document") -> Any:
         raise StrictJsonError(f"{what}: nested too deeply") from None
     except ValueError as exc:  # JSONDecodeError, or an integer of over 4300 digits
         raise StrictJsonError(f"{what}: not JSON ({exc})") from None
-    if _SURROGATE_ESCAPE.search(raw) is not None:
+    # A one-byte search first: most documents hold no backslash at all, and the
+    # regex costs about 0.5 us a KiB where this costs a hundredth of that.
+    if b"\\" in raw and _SURROGATE_ESCAPE.search(raw) is not None:
         try:
             _no_surrogates(value)
         except StrictJsonError as exc:
