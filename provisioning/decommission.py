@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from provisioning import mosquitto
-from scanner.cli.kit import CommandError, command, parser, print_json
+from scanner.cli.kit import CommandError, command, echo, parser, print_json
 from scanner.uplink.config import (
     DEFAULT_DISCOVERY_PREFIX,
     check_discovery_prefix,
@@ -56,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
 
 @command
 def main(argv: list[str]) -> int:
+    """Remove the unit's broker login and ACL block, and empty its retained discovery configs."""
     args = _parser().parse_args(argv)
     device_id: str = args.device_id
     if not device_id or any(c in device_id for c in "/+#\x00"):
@@ -81,9 +82,9 @@ def main(argv: list[str]) -> int:
     if args.json:
         print_json(summary)
     else:
-        print(f"decommissioned {device_id}: {summary}")
+        echo(f"decommissioned {device_id}: {summary}")
         if args.mosquitto_passwd is not None or args.mosquitto_acl is not None:
-            print("reload Mosquitto to lock the unit out")
+            echo("reload Mosquitto to lock the unit out")
     return 0
 
 

@@ -1,7 +1,7 @@
-"""Strict JSON for documents that are signed or ingested: one text, one meaning.
+r"""Strict JSON for documents that are signed or ingested: one text, one meaning.
 
 Python's `json` takes the last copy of a duplicate key, accepts `NaN` and
-`Infinity` (not JSON, RFC 8259 section 6) and decodes `"\\ud800"` to a lone
+`Infinity` (not JSON, RFC 8259 section 6) and decodes `"\ud800"` to a lone
 surrogate that no UTF-8 text can hold. Each would let one signed or stored
 document say two things: a batch with two `pass_id` keys shows one pass to a
 reader that takes the first and another to ours. RFC 8259 section 4 leaves
@@ -11,7 +11,7 @@ so they are refused here, as are the other two.
 The standard library parser stays (it is C, and well kept); the strictness
 is its own hooks: `object_pairs_hook` for duplicates, `parse_constant` for the
 non-numbers, and a walk for surrogates done only when the text holds a
-`\\uD...` escape, the one way JSON can spell one (strict UTF-8 refuses them
+`\uD...` escape, the one way JSON can spell one (strict UTF-8 refuses them
 as bytes).
 """
 

@@ -21,6 +21,7 @@ class RecentCount:
         self._lock = threading.Lock()
 
     def add(self, now: float, n: int = 1) -> None:
+        """Count `n` events at `now`."""
         second = int(now)
         with self._lock:
             if self._buckets and self._buckets[-1][0] == second:

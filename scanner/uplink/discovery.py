@@ -134,6 +134,7 @@ ENTITIES = (
 
 
 def config_topic(prefix: str, device_id: str, entity: Entity) -> str:
+    """Where one entity's retained config goes."""
     return f"{prefix}/{entity.component}/{device_id}/{entity.object_id}/config"
 
 

@@ -8,6 +8,8 @@ Regenerate with: python -m scanner.uplink.schema (prints the section).
 
 from __future__ import annotations
 
+import sys
+
 from scanner.uplink import discovery
 
 EVENT = {
@@ -150,4 +152,4 @@ def flat_keys(document: dict[str, object], prefix: str = "") -> set[str]:
 
 
 if __name__ == "__main__":
-    print(markdown(), end="")
+    sys.stdout.write(markdown())
