@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ops.db import Database, write_many
+from ops.db import Database, json_rows, write_many
 from ops.ingest import Batch, covered_through
 from ops.schema import EVENT_COLUMNS
 
@@ -86,23 +86,32 @@ def write(db: Database, batches: Sequence[Batch], now: float, *, max_seq_ahead: 
 
 
 def _lock(db: Database, keys: list[StreamKey], now: float) -> dict[StreamKey, _Stream]:
-    # The insert makes sure each row exists (a second collector inserting the
-    # same new stream waits for the first to commit), then the SELECT locks.
-    write_many(
-        db,
-        "INSERT INTO streams (device_id, store, contiguous, highest, missing, updated_at)"
-        " VALUES (?, ?, 0, 0, 0, ?) ON CONFLICT (device_id, store) DO NOTHING",
-        [(device, store, now) for device, store in keys],
-        postgres="INSERT INTO streams (device_id, store, contiguous, highest, missing, updated_at)"
-        " SELECT d, s, 0, 0, 0, u FROM unnest(?::text[], ?::text[], ?::float8[]) AS t(d, s, u)"
-        " ON CONFLICT (device_id, store) DO NOTHING",
-    )
-    devices = sorted({device for device, _ in keys})
+    found = _select_for_update(db, sorted({device for device, _ in keys}))
+    missing = [key for key in keys if key not in found]
+    if missing:
+        # A stream's first batch: make its row (a second collector inserting the
+        # same new stream waits for the first to commit), then lock it as well.
+        write_many(
+            db,
+            "INSERT INTO streams (device_id, store, contiguous, highest, missing, updated_at)"
+            " VALUES (?, ?, 0, 0, 0, ?) ON CONFLICT (device_id, store) DO NOTHING",
+            [(device, store, now) for device, store in missing],
+            postgres="INSERT INTO streams (device_id, store, contiguous, highest, missing,"  # noqa: S608 - constant text
+            " updated_at) SELECT d, s, 0, 0, 0, u FROM "
+            + json_rows("d text", "s text", "u float8")
+            + " AS t ON CONFLICT (device_id, store) DO NOTHING",
+        )
+        found.update(_select_for_update(db, sorted({device for device, _ in missing})))
+    return {key: found[key] for key in keys}
+
+
+def _select_for_update(db: Database, devices: list[str]) -> dict[StreamKey, _Stream]:
+    """The stream rows of these devices, locked (PostgreSQL) in one order for every collector."""
     if db.kind == "postgresql":
         rows = db.query(
-            "SELECT device_id, store, contiguous, highest FROM streams"
-            " WHERE device_id = ANY(?) ORDER BY device_id, store FOR UPDATE",
-            (devices,),
+            "SELECT device_id, store, contiguous, highest FROM streams WHERE device_id IN"
+            " (SELECT jsonb_array_elements_text(?::jsonb)) ORDER BY device_id, store FOR UPDATE",
+            (json.dumps(devices),),
         )
     else:
         marks = ", ".join("?" * len(devices))
@@ -111,8 +120,7 @@ def _lock(db: Database, keys: list[StreamKey], now: float) -> dict[StreamKey, _S
             f" WHERE device_id IN ({marks})",
             devices,
         )
-    found = {(str(d), str(s)): _Stream(int(c), int(h)) for d, s, c, h in rows}
-    return {key: found[key] for key in keys}
+    return {(str(d), str(s)): _Stream(int(c), int(h)) for d, s, c, h in rows}
 
 
 def _stored(
@@ -221,10 +229,10 @@ def _advance(db: Database, streams: dict[StreamKey, _Stream], now: float) -> Non
         "UPDATE streams SET contiguous = ?, highest = ?, missing = ?, updated_at = ?"
         " WHERE device_id = ? AND store = ?",
         updates,
-        postgres="UPDATE streams SET contiguous = u.c, highest = u.h, missing = u.m,"
-        " updated_at = u.t FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::float8[],"
-        " ?::text[], ?::text[]) AS u(c, h, m, t, d, s)"
-        " WHERE streams.device_id = u.d AND streams.store = u.s",
+        postgres="UPDATE streams SET contiguous = u.c, highest = u.h, missing = u.m,"  # noqa: S608 - constant text
+        " updated_at = u.t FROM "
+        + json_rows("c bigint", "h bigint", "m bigint", "t float8", "d text", "s text")
+        + " AS u WHERE streams.device_id = u.d AND streams.store = u.s",
     )
 
 
@@ -247,9 +255,10 @@ def _derive(db: Database, rows: list[Row], now: float) -> None:
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (checkpoint_id, minute, device_id,"
             " outcome, reason) DO UPDATE SET n = minutes.n + excluded.n",
             [(*key, n) for key, n in sorted(minutes.items())],
-            postgres="INSERT INTO minutes (checkpoint_id, minute, device_id, outcome, reason, n)"
-            " SELECT * FROM unnest(?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[],"
-            " ?::bigint[]) ON CONFLICT (checkpoint_id, minute, device_id, outcome, reason)"
+            postgres="INSERT INTO minutes (checkpoint_id, minute, device_id, outcome, reason, n)"  # noqa: S608 - constant text
+            " SELECT * FROM "
+            + json_rows("c text", "m bigint", "d text", "o text", "r text", "n bigint")
+            + " AS u ON CONFLICT (checkpoint_id, minute, device_id, outcome, reason)"
             " DO UPDATE SET n = minutes.n + excluded.n",
         )
     if alerts:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from nacl.signing import VerifyKey
 
 from ops import eventlog
-from ops.db import Database, write_many
+from ops.db import Database, json_rows, write_many
 from ops.ingest import Batch, Heartbeat, Message, Parsed, Refused, Status, TransientAlert
 from scanner.trust.identity import device_id_for
 
@@ -166,8 +166,9 @@ class Store:
             self.db,
             "UPDATE devices SET last_seen = ? WHERE device_id = ?",
             [(now, d) for d in devices],
-            postgres="UPDATE devices SET last_seen = u.t FROM unnest(?::float8[], ?::text[])"
-            " AS u(t, d) WHERE devices.device_id = u.d",
+            postgres="UPDATE devices SET last_seen = u.t FROM "  # noqa: S608 - constant text
+            + json_rows("t float8", "d text")
+            + " AS u WHERE devices.device_id = u.d",
         )
 
     def _heartbeats(self, heartbeats: list[Heartbeat], now: float) -> None:
@@ -177,9 +178,10 @@ class Store:
             self.db,
             "UPDATE devices SET heartbeat = ?, heartbeat_at = ?, last_seen = ? WHERE device_id = ?",
             [(h.document, now, now, d) for d, h in sorted(latest.items())],
-            postgres="UPDATE devices SET heartbeat = u.h, heartbeat_at = u.a, last_seen = u.s"
-            " FROM unnest(?::text[], ?::float8[], ?::float8[], ?::text[]) AS u(h, a, s, d)"
-            " WHERE devices.device_id = u.d",
+            postgres="UPDATE devices SET heartbeat = u.h, heartbeat_at = u.a, last_seen = u.s"  # noqa: S608 - constant text
+            " FROM "
+            + json_rows("h text", "a float8", "s float8", "d text")
+            + " AS u WHERE devices.device_id = u.d",
         )
 
     def _refusals(self, refused: list[tuple[str, str]], now: float) -> None:
@@ -242,9 +244,10 @@ class Store:
             "INSERT INTO collector_counters (collector, name, n) VALUES (?, ?, ?)"
             " ON CONFLICT (collector, name) DO UPDATE SET n = collector_counters.n + excluded.n",
             rows,
-            postgres="INSERT INTO collector_counters (collector, name, n)"
-            " SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[])"
-            " ON CONFLICT (collector, name) DO UPDATE SET n = collector_counters.n + excluded.n",
+            postgres="INSERT INTO collector_counters (collector, name, n) SELECT * FROM "  # noqa: S608 - constant text
+            + json_rows("c text", "k text", "n bigint")
+            + " AS u ON CONFLICT (collector, name)"
+            " DO UPDATE SET n = collector_counters.n + excluded.n",
         )
 
     def counters(self) -> dict[str, int]:
