@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ops.db import Database, json_rows, write_many
+from ops.db import Database, Write, json_rows, write_many
 from ops.ingest import Batch, covered_through
 from ops.schema import EVENT_COLUMNS
 
@@ -36,6 +36,8 @@ class Outcome:
     duplicates: int = 0
     conflicts: int = 0
     refused: dict[int, str] = field(default_factory=dict)  # batch index -> reason
+    # Streams and minutes to update, left to the caller's one closing statement.
+    writes: list[Write] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -46,7 +48,12 @@ class _Stream:
 
 
 def write(db: Database, batches: Sequence[Batch], now: float, *, max_seq_ahead: int) -> Outcome:
-    """Store what is new in ``batches``; call inside the group's transaction."""
+    """Store what is new in ``batches``; call inside the group's transaction.
+
+    The events are in when it returns; the streams and minutes updates are in
+    ``Outcome.writes``, for the caller to write (``write_together``) before it
+    commits.
+    """
     outcome = Outcome()
     if not batches:
         return outcome
@@ -79,8 +86,8 @@ def write(db: Database, batches: Sequence[Batch], now: float, *, max_seq_ahead: 
     inserted = [row for stream in streams.values() for row in stream.new]
     if inserted:
         _insert(db, inserted, now)
-        _advance(db, streams, now)
-        _derive(db, inserted, now)
+        outcome.writes.append(_advance(db, streams, now))
+        outcome.writes.append(_derive(db, inserted, now))
     outcome.stored = len(inserted)
     return outcome
 
@@ -194,7 +201,7 @@ def _insert(db: Database, rows: list[Row], now: float) -> None:
         db.executemany(f"INSERT INTO events ({_COLUMNS}) VALUES ({marks})", full)  # noqa: S608
 
 
-def _advance(db: Database, streams: dict[StreamKey, _Stream], now: float) -> None:
+def _advance(db: Database, streams: dict[StreamKey, _Stream], now: float) -> Write:
     """Move each gap-free prefix forward and count the holes above it."""
     updates = []
     for (device, store), stream in streams.items():
@@ -224,19 +231,18 @@ def _advance(db: Database, streams: dict[StreamKey, _Stream], now: float) -> Non
                     covered += end - int(seq) + 1
             missing = highest - contiguous - covered
         updates.append((contiguous, highest, missing, now, device, store))
-    write_many(
-        db,
+    return Write(
         "UPDATE streams SET contiguous = ?, highest = ?, missing = ?, updated_at = ?"
         " WHERE device_id = ? AND store = ?",
         updates,
-        postgres="UPDATE streams SET contiguous = u.c, highest = u.h, missing = u.m,"  # noqa: S608 - constant text
+        "UPDATE streams SET contiguous = u.c, highest = u.h, missing = u.m,"  # noqa: S608 - constant text
         " updated_at = u.t FROM "
         + json_rows("c bigint", "h bigint", "m bigint", "t float8", "d text", "s text")
         + " AS u WHERE streams.device_id = u.d AND streams.store = u.s",
     )
 
 
-def _derive(db: Database, rows: list[Row], now: float) -> None:
+def _derive(db: Database, rows: list[Row], now: float) -> Write:
     """Per-minute figures and device alerts, from exactly the rows stored."""
     minutes: dict[tuple[str, int, str, str, str], int] = {}
     alerts = []
@@ -247,23 +253,21 @@ def _derive(db: Database, rows: list[Row], now: float) -> None:
             minutes[key] = minutes.get(key, 0) + 1
         elif kind == "alert":
             alerts.append((wall_time or now, row[0], row[17] or "unknown", row[2], row[18]))
-    if minutes:
-        # Sorted: two collectors take these row locks in the same order.
-        write_many(
-            db,
-            "INSERT INTO minutes (checkpoint_id, minute, device_id, outcome, reason, n)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (checkpoint_id, minute, device_id,"
-            " outcome, reason) DO UPDATE SET n = minutes.n + excluded.n",
-            [(*key, n) for key, n in sorted(minutes.items())],
-            postgres="INSERT INTO minutes (checkpoint_id, minute, device_id, outcome, reason, n)"  # noqa: S608 - constant text
-            " SELECT * FROM "
-            + json_rows("c text", "m bigint", "d text", "o text", "r text", "n bigint")
-            + " AS u ON CONFLICT (checkpoint_id, minute, device_id, outcome, reason)"
-            " DO UPDATE SET n = minutes.n + excluded.n",
-        )
     if alerts:
         db.executemany(
             "INSERT INTO alerts (at, device_id, source, code, seq, detail)"
             " VALUES (?, ?, 'device', ?, ?, ?)",
             alerts,
         )
+    # Sorted: two collectors take these row locks in the same order.
+    return Write(
+        "INSERT INTO minutes (checkpoint_id, minute, device_id, outcome, reason, n)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (checkpoint_id, minute, device_id,"
+        " outcome, reason) DO UPDATE SET n = minutes.n + excluded.n",
+        [(*key, n) for key, n in sorted(minutes.items())],
+        "INSERT INTO minutes (checkpoint_id, minute, device_id, outcome, reason, n)"  # noqa: S608 - constant text
+        " SELECT * FROM "
+        + json_rows("c text", "m bigint", "d text", "o text", "r text", "n bigint")
+        + " AS u ON CONFLICT (checkpoint_id, minute, device_id, outcome, reason)"
+        " DO UPDATE SET n = minutes.n + excluded.n",
+    )
