@@ -61,34 +61,21 @@ def _utf8(data: bytes, start: int) -> tuple[str, int] | None:
     return text, end
 
 
-def decode_publish(header: int, packet: bytes) -> Delivery | None:
-    """The units' kind of MQTT v5 PUBLISH, or None for anything else (paho then decodes it)."""
-    qos = (header & 0x06) >> 1
-    if qos > 1 or len(packet) < 3:
-        return None
-    topic = _utf8(packet, 0)
-    if topic is None:
-        return None
-    pos = topic[1]
-    mid = 0
-    if qos:
-        if pos + 2 > len(packet):
-            return None
-        mid = packet[pos] << 8 | packet[pos + 1]
-        pos += 2
-    length, shift = 0, 0
-    while True:  # the property length, a variable byte integer (MQTT 1.5.5)
-        if pos >= len(packet) or shift > 21:
-            return None
-        byte = packet[pos]
+def _varint(data: bytes, pos: int) -> tuple[int, int] | None:
+    """A variable byte integer (MQTT 1.5.5) at ``pos`` and where it ends."""
+    value, shift = 0, 0
+    while pos < len(data) and shift <= 21:
+        byte = data[pos]
         pos += 1
-        length |= (byte & 0x7F) << shift
+        value |= (byte & 0x7F) << shift
         shift += 7
         if not byte & 0x80:
-            break
-    end = pos + length
-    if end > len(packet):
-        return None
+            return value, pos
+    return None
+
+
+def _user_properties(packet: bytes, pos: int, end: int) -> tuple[tuple[str, str], ...] | None:
+    """The properties between ``pos`` and ``end`` if all are user properties, else None."""
     properties: list[tuple[str, str]] = []
     while pos < end:
         if packet[pos] != _USER_PROPERTY or pos + 5 > end:
@@ -102,7 +89,32 @@ def decode_publish(header: int, packet: bytes) -> Delivery | None:
         if len(properties) < MAX_PROPERTIES:
             properties.append((key[0], value[0]))
         pos = value[1]
-    return Delivery(topic[0], bytes(packet[end:]), tuple(properties), mid, qos)
+    return tuple(properties)
+
+
+def decode_publish(header: int, packet: bytes) -> Delivery | None:
+    """Decode the units' kind of MQTT v5 PUBLISH; None for anything else (paho decodes that)."""
+    qos = (header & 0x06) >> 1
+    if qos > 1 or len(packet) < 3:
+        return None
+    topic = _utf8(packet, 0)
+    if topic is None:
+        return None
+    pos = topic[1]
+    mid = 0
+    if qos:
+        if pos + 2 > len(packet):
+            return None
+        mid = packet[pos] << 8 | packet[pos + 1]
+        pos += 2
+    length = _varint(packet, pos)
+    if length is None or length[0] + length[1] > len(packet):
+        return None
+    end = length[0] + length[1]
+    properties = _user_properties(packet, length[1], end)
+    if properties is None:
+        return None
+    return Delivery(topic[0], bytes(packet[end:]), properties, mid, qos)
 
 
 def delivery_of(message: mqtt.MQTTMessage) -> Delivery:
