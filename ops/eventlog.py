@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ops.db import Database, Write, json_rows, write_many
+from ops.bulk import Write, json_rows, write_many
+from ops.db import Database
 from ops.ingest import Batch, covered_through
 from ops.schema import EVENT_COLUMNS
 

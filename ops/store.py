@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from nacl.signing import VerifyKey
 
 from ops import eventlog
-from ops.db import Database, Write, json_rows, write_many, write_together
+from ops.bulk import Write, json_rows, write_many, write_together
+from ops.db import Database
 from ops.ingest import Batch, Heartbeat, Message, Parsed, Refused, Status, TransientAlert
 from scanner.trust.identity import device_id_for
 
