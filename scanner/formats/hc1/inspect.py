@@ -117,17 +117,12 @@ def inspect(text: bytes, signers: SignerLookup, now: int) -> Inspection:
     if not candidates:
         return _fail(result, Stage.KEY, "no DSC for this kid")
     result.passed = Stage.KEY
-    message = envelope.to_be_signed()
+    message, alg, signature = envelope.to_be_signed(), envelope.alg, envelope.signature
     # Kids are 8 bytes of a hash: two DSCs can share one, so each is tried.
-    signer = next(
-        (
-            s
-            for s in candidates
-            if cose.verify_signature(s.key, envelope.alg, message, envelope.signature)
-        ),
-        None,
-    )
-    if signer is None:
+    for signer in candidates:
+        if signer.verify(alg, message, signature):
+            break
+    else:
         return _fail(result, Stage.SIGNATURE, "signature does not verify")
     result.signer = signer
     result.passed = Stage.SIGNATURE
