@@ -36,7 +36,7 @@ class Claims:
         """The unique certificate identifier of the (first) entry."""
         if self.cert_type is None:
             return None
-        entries = self.dcc.get(self.cert_type.value)
+        entries = self.dcc.get(self.cert_type)  # a StrEnum is its own key
         if isinstance(entries, list) and entries and isinstance(entries[0], dict):
             ci = entries[0].get("ci")
             return ci if isinstance(ci, str) else None
