@@ -29,6 +29,8 @@ from scanner.bench.targets import Target, judged
 from scanner.cli.kit import CommandError
 from scanner.decide.hc1 import verify_hc1
 from scanner.demo.dcc_samples import COMPLETE_SERIES
+from scanner.formats.hc1 import claims as claims_mod
+from scanner.formats.hc1 import cose, qrtext, schema
 from scanner.formats.hc1 import inspect as inspection
 from scanner.formats.hc1.dsc import CertType, Signer, load_der
 from scanner.formats.hc1.issue import DocumentSigner, dcc_document, issue, new_key, self_signed_dsc
@@ -120,6 +122,82 @@ def _country(directory: Path) -> Path:
     return max(countries, key=lambda d: (len(list(d.glob("*/rule.json"))), d.name))
 
 
+def _pipelines(
+    text: bytes, dcc: DccTrust, revoked: RevocationSet
+) -> dict[str, Callable[[], object]]:
+    """The HC1 check cut after each stage, as `inspect` and `verify_hc1` run it: the time of
+    one minus the time of the one before is what that stage adds where it runs (its share
+    of cache misses and allocation included, which a stage timed alone does not pay)."""
+    signers = dcc.signers
+    assert signers is not None
+
+    def prefix() -> object:
+        return qrtext.unprefix(text)
+
+    def base45() -> object:
+        return qrtext.debase45(qrtext.unprefix(text))
+
+    def zlib() -> object:
+        return qrtext.inflate(qrtext.debase45(qrtext.unprefix(text)))
+
+    def cose_cbor() -> object:
+        return cose.parse(qrtext.inflate(qrtext.debase45(qrtext.unprefix(text))))
+
+    def claims() -> object:
+        envelope = cose.parse(qrtext.inflate(qrtext.debase45(qrtext.unprefix(text))))
+        return claims_mod.decode(envelope.claims)
+
+    def schema_check() -> object:
+        envelope = cose.parse(qrtext.inflate(qrtext.debase45(qrtext.unprefix(text))))
+        return schema.problems(claims_mod.decode(envelope.claims).dcc)
+
+    def signature() -> object:
+        envelope = cose.parse(qrtext.inflate(qrtext.debase45(qrtext.unprefix(text))))
+        schema.problems(claims_mod.decode(envelope.claims).dcc)
+        assert envelope.kid is not None
+        signer = signers.lookup(envelope.kid)[0]
+        return signer.verify(envelope.alg, envelope.to_be_signed(), envelope.signature)
+
+    def inspect() -> object:
+        return inspection.inspect(text, signers.lookup, NOW)
+
+    def verdict() -> object:
+        return verify_hc1(text, dcc, revoked, NOW, ClockState.SYNCED)
+
+    return {
+        "prefix": prefix,
+        "base45": base45,
+        "zlib": zlib,
+        "cose_and_cbor": cose_cbor,
+        "claims": claims,
+        "schema": schema_check,
+        "signature": signature,
+        "inspection_record": inspect,  # the record's bookkeeping: time, DSC, key usage
+        "verdict": verdict,  # pass info, display summary, pass ID, refusals, revocation
+    }
+
+
+def _stage_figures(
+    pipelines: dict[str, Callable[[], object]], bare: Callable[[], object], rounds: int, calls: int
+) -> dict[str, Any]:
+    """CPU microseconds each stage adds, in order; the signature's beside the bare verify."""
+    cpu: dict[str, list[float]] = {name: [] for name in [*pipelines, "bare"]}
+    for _ in range(rounds):
+        for name, fn in [*pipelines.items(), ("bare", bare)]:
+            cpu[name].append(_per_call_us(fn, calls)[1])
+    best = {name: min(times) for name, times in cpu.items()}  # least disturbed by others
+    out: dict[str, Any] = {}
+    before = 0.0
+    for name in pipelines:
+        out[name] = round(best[name] - before, 1)
+        before = best[name]
+    out["total"] = round(best["verdict"], 1)
+    out["bare_signature"] = round(best["bare"], 1)
+    out["signature_beyond_bare"] = round(out["signature"] - best["bare"], 1)
+    out["beyond_bare"] = round(best["verdict"] - best["bare"], 1)
+    return out
+
+
 def _rules(directory: Path | None) -> tuple[str, list[Any]]:
     """Where the rules came from, and the rules."""
     if directory is None and DEFAULT_RULES.is_dir():
@@ -191,6 +269,9 @@ def run(rounds: int, calls: int, rules_dir: Path | None, value_sets: Path | None
             "cpu_ratio": round(fc / bc, 3) if bc else None,
             "target_ratio": TARGET_RATIO,
             "qr_chars": len(text),
+            "stages_cpu_us": _stage_figures(
+                _pipelines(text, dcc, revoked), bare, max(3, rounds // 2), calls
+            ),
         }
     result["rules"] = _rule_figures(rules_dir, value_sets, rounds)
     result["dsc_list"] = _load_figures()
