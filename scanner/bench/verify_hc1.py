@@ -125,9 +125,11 @@ def _country(directory: Path) -> Path:
 def _pipelines(
     text: bytes, dcc: DccTrust, revoked: RevocationSet
 ) -> dict[str, Callable[[], object]]:
-    """The HC1 check cut after each stage, as `inspect` and `verify_hc1` run it: the time of
-    one minus the time of the one before is what that stage adds where it runs (its share
-    of cache misses and allocation included, which a stage timed alone does not pay)."""
+    """The HC1 check cut after each stage, as `inspect` and `verify_hc1` run it.
+
+    The time of one minus the time of the one before is what that stage adds where it runs:
+    its share of cache misses and allocation included, which a stage timed alone does not pay.
+    """
     signers = dcc.signers
     assert signers is not None
 
@@ -282,8 +284,11 @@ def run(rounds: int, calls: int, rules_dir: Path | None, value_sets: Path | None
 def _every_rule(
     rules: list[Rule], payload: dict[str, Any], sets: dict[str, Any], now: int
 ) -> list[bool]:
-    """What the verifier does for a DCC's rules, without stopping at a failure: the cost of
-    a certificate that passes them all (rules in force, external parameters, each rule)."""
+    """What the verifier does for a DCC's rules, without stopping at a failure.
+
+    That is the cost of a certificate that passes them all: rules in force, external
+    parameters, each rule.
+    """
     chosen = in_force(rules, datetime.fromtimestamp(now, UTC), CertType.VACCINATION)
     external = external_parameters(
         now, country="VN", value_sets=sets, issued_at=now - DAY, expires_at=now + 300 * DAY,
