@@ -41,6 +41,10 @@ class CborError(ScannerError, ValueError):
     """Untrusted bytes are not CBOR this project can take."""
 
 
+class StrictJsonError(ScannerError, ValueError):
+    """Signed or ingested JSON is malformed: a duplicate key, NaN or Infinity, a lone surrogate."""
+
+
 class SignedObjectError(ScannerError, ValueError):
     """A signed bundle, revocation update or command that does not verify; `code` says how."""
 
