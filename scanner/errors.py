@@ -110,6 +110,10 @@ class RevocationGapError(ScannerError, ValueError):
         self.got = got
 
 
+class RevocationApplyError(ScannerError, RuntimeError):
+    """Building the new revocation set failed (its process died or timed out): the old one stays."""
+
+
 class RevocationFileError(ScannerError, ValueError):
     """A revocation file is missing, torn, corrupt or of an unknown format."""
 
