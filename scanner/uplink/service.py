@@ -91,6 +91,9 @@ class Uplink:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._conn: Connection | None = None
+        # The connection once this thread has taken it (session and counters set):
+        # paho says connected a moment earlier, with the previous session's figures.
+        self._taken: Connection | None = None
         self._sessions = SessionCounter(config.state_dir)
         self._session = self._sessions.value
         self._online_since = 0.0
@@ -172,7 +175,7 @@ class Uplink:
     def connected(self) -> bool:
         """Whether the uplink has a broker connection now."""
         with self._lock:
-            conn = self._conn
+            conn = self._taken
         return conn is not None and conn.connected
 
     def stats(self) -> UplinkStats:
@@ -239,9 +242,11 @@ class Uplink:
             if conn.refusal is not None:
                 self._refused(conn.refusal)
             return None
-        self._session = session
-        self._online_since = now
-        self._connections += 1
+        with self._lock:
+            self._session = session
+            self._online_since = now
+            self._connections += 1
+            self._taken = conn
         self._forwarder.fit_to(conn)
         log.info("connected to broker as session %d", session)
         return conn
@@ -279,6 +284,7 @@ class Uplink:
         conn.close(last_words=last_words)
         with self._lock:
             self._conn = None
+            self._taken = None
 
     def _serve(self, conn: Connection) -> None:
         if not self._announce_online(conn):
