@@ -117,8 +117,8 @@ def test_events_land_in_day_partitions_and_retention_drops_whole_days(
     again = store.ingest(Batch("cp-a", "s1", (rows[0],)), now)
     assert again.inserted == 0
     # A day partition made later takes over the rows the default partition held.
-    with db.transaction():
-        partitions.create_day(db._db, today + 30)
+    with psycopg.connect(postgres_url) as conn:  # a second connection: commits on leaving
+        partitions.create_day(conn, today + 30)
     assert dict(db.query("SELECT seq, tableoid::regclass::text FROM events"))[5] == (
         partitions.name_of(today + 30)
     )
