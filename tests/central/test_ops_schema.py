@@ -7,7 +7,6 @@ import time
 
 import psycopg
 import pytest
-from support.ops import db_url, postgres_admin, postgres_url  # noqa: F401 - fixtures
 
 from ops import cli, partitions, retention
 from ops.db import DatabaseError, open_database
@@ -67,7 +66,7 @@ def _row(seq: int, trusted_time: int | None) -> tuple[object, ...]:
 
 
 def test_an_older_database_is_refused_until_migrated_then_keeps_its_events(
-    db_url: str,  # noqa: F811
+    db_url: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     _make_v1(db_url)
@@ -86,7 +85,7 @@ def test_an_older_database_is_refused_until_migrated_then_keeps_its_events(
     assert json.loads(capsys.readouterr().out)["changed"] is False
 
 
-def test_a_newer_database_is_refused_with_a_clear_error(db_url: str) -> None:  # noqa: F811
+def test_a_newer_database_is_refused_with_a_clear_error(db_url: str) -> None:
     db = open_database(db_url)
     db.execute("UPDATE schema_version SET version = 99")
     db.close()
@@ -95,7 +94,7 @@ def test_a_newer_database_is_refused_with_a_clear_error(db_url: str) -> None:  #
 
 
 def test_events_land_in_day_partitions_and_retention_drops_whole_days(
-    postgres_url: str,  # noqa: F811
+    postgres_url: str,
 ) -> None:
     db = open_database(postgres_url)
     store = Store(db)
