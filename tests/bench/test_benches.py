@@ -92,4 +92,21 @@ def test_bench_downlink_reports_puback_and_frame_times_with_and_without_an_apply
     assert figures["entries"] == 2000
     for side in ("without_apply", "during_apply"):
         assert {"puback_ms", "frame_ms"} <= set(figures[side])  # type: ignore[arg-type]
-    assert "apply_alone_seconds" in figures["reference"]  # type: ignore[operator]
+    reference = figures["reference"]
+    assert {"builder_alone_seconds", "in_process_alone_seconds"} <= set(reference)  # type: ignore[arg-type]
+    assert {"puback_p95_ms", "frame_p95_ms"} <= set(figures["change"])  # type: ignore[arg-type]
+    assert "during_apply.daemon_cpu_s" in [t["figure"] for t in figures["targets"]]  # type: ignore[attr-defined,index]
+
+
+def test_bench_downlink_prints_both_sides_in_one_table_with_the_targets(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    if find_mosquitto() is None:
+        pytest.skip("no mosquitto binary on this machine")
+    argv = ["downlink", "--entries", "500", "--events", "2000", "--window", "0.2"]
+    assert main(["bench", *argv, "--dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    header = next(line for line in out.splitlines() if "without apply" in line)
+    assert "during apply" in header
+    assert any(line.startswith("frame p95 ms") for line in out.splitlines())
+    assert "target during_apply.frame_ms.max < 100" in out
