@@ -43,7 +43,28 @@ def test_bench_verify_hc1_reports_both_algorithms_rules_and_the_dsc_list_beside_
             figures[algorithm]
         )
     assert figures["rules"]["first_failure"] is None  # the bench certificate passes its rules
+    assert figures["rules"]["rules_passed"] == figures["rules"]["rules_in_force_for_a_vaccination"]
     assert figures["dsc_list"]["dscs"] == 10_000
+    judged = {t["figure"] for t in figures["targets"]}
+    assert judged == {"es256.ratio", "ps256.ratio", "rules.rule_set_ms", "dsc_list.load_s"}
+    assert isinstance(figures["targets_met"], bool)
+
+
+def test_bench_verify_hc1_takes_the_country_with_the_most_rules(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    testdata = Path(__file__).resolve().parents[3] / "shared/vectors/dgc-business-rules-testdata"
+    if not testdata.is_dir():
+        pytest.skip("shared vectors not present")
+    figures = run_json(
+        capsys, "verify", "--format", "hc1", "--rounds", "1", "--calls", "3",
+        "--rules", str(testdata), "--json",
+    )  # fmt: skip
+    rules = figures["rules"]
+    most = max(len(list(c.glob("*/rule.json"))) for c in testdata.iterdir() if c.is_dir())
+    assert rules["rules_in_set"] == most > 1
+    assert rules["value_sets"] > 0  # found beside the rules
+    assert rules["rules_in_force_for_a_vaccination"] > 1
 
 
 def test_bench_revocations_reports_memory_lookup_load_and_delta_beside_a_python_set(
