@@ -76,11 +76,15 @@ def main(argv: list[str]) -> int:
     try:
         tz = zone(args.zone or DEFAULT_ZONE)
         db = open_database(args.db)
-        trace_schema.prepare(db)
     except (DatabaseError, TimeFormatError) as exc:
         raise CommandError(str(exc)) from None
-    entries = Auditor(db).entries(max(1, args.limit))
-    db.close()
+    try:
+        trace_schema.prepare(db)
+        entries = Auditor(db).entries(max(1, args.limit))
+    except DatabaseError as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        db.close()
     for entry in entries:
         entry["at"] = format_time(entry["at"], tz)
     if args.json:

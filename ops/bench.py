@@ -178,6 +178,7 @@ def main(argv: list[str]) -> int:
     have = int(db.query("SELECT COUNT(*) FROM events")[0][0])
     foreign = db.query("SELECT 1 FROM events WHERE store <> ? LIMIT 1", (BENCH_STORE,))
     if foreign:
+        db.close()
         raise CommandError("this database holds real events: give the benchmark its own")
     end = 1_800_000_000.0  # fixed, so a second run reuses the rows already loaded
     load_s = None

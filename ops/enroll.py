@@ -46,14 +46,18 @@ def main(argv: list[str]) -> int:
         raise CommandError("give --request FILE, or --device-id, --public-key and --checkpoint")
     try:
         db = open_database(args.db)
+    except DatabaseError as exc:
+        raise CommandError(str(exc)) from None
+    try:
         store = Store(db, collector="enroll")
         store.enroll(device_id, key, checkpoint, str(label) if label else None)
         # A unit that sent before it was enrolled here loses nothing: its batches
         # were quarantined as unknown_device and are stored now.
         replayed = quarantine.replay(store, device_id=device_id, topic_root=args.topic_root)
-        db.close()
     except (DatabaseError, EnrollError) as exc:
         raise CommandError(str(exc)) from None
+    finally:
+        db.close()  # also when the key is refused: no connection left for the collector
     print_json(
         {
             "enrolled": device_id,

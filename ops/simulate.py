@@ -201,7 +201,8 @@ def _run_fleet(
     reports = []
     for child in children:
         assert child.stdout is not None
-        out = child.stdout.read()
+        with child.stdout:
+            out = child.stdout.read()
         child.wait(args.duration + 120)
         lines = out.decode().strip().splitlines()
         if child.returncode != 0 or not lines:

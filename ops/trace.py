@@ -7,12 +7,13 @@ import getpass
 import json
 import os
 import sys
+from datetime import tzinfo
 from typing import Any
 
 from ops import trace_schema
 from ops.audit import Auditor
 from ops.contacts import DEFAULT_DEPTH, MAX_DEPTH, Answer, Query
-from ops.db import DatabaseError, open_database
+from ops.db import Database, DatabaseError, open_database
 from ops.report import (
     CONTACT_COLUMNS,
     EVENT_COLUMNS,
@@ -79,6 +80,16 @@ def _main(argv: list[str]) -> int:
     try:
         tz = zone(args.zone)
         db = open_database(args.db)
+    except (DatabaseError, TimeFormatError, ValueError) as exc:
+        raise CommandError(str(exc)) from None
+    try:
+        return _trace(args, db, tz)
+    finally:
+        db.close()
+
+
+def _trace(args: argparse.Namespace, db: Database, tz: tzinfo) -> int:
+    try:
         trace_schema.prepare(db)
         if args.question == "contacts":
             query = Query(

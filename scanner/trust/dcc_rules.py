@@ -13,11 +13,11 @@ from typing import Any
 
 from nacl.signing import SigningKey, VerifyKey
 
-from scanner.errors import SignedObjectError
 from scanner.formats import strict_json
-from scanner.formats.cose import deterministic_dumps, open_signed, sign1
+from scanner.formats.cose import deterministic_dumps, sign1
 from scanner.formats.hc1.rules import Rule, RuleError, parse_rule
 from scanner.model import TrustState
+from scanner.trust.dcc_signed import DccObjectKind, open_dcc_signed, state_at, validity
 
 RULES_TYPE = "checkpoint-dcc-rules"
 DEFAULT_STALE_AFTER = 7 * 86400
@@ -27,6 +27,9 @@ MAX_RULES = 2000
 
 class RuleSetError(ValueError):
     """A rule set is malformed or not signed by the bundle's dcc key."""
+
+
+_KIND = DccObjectKind(RULES_TYPE, "rule set", MAX_RULES_BYTES, RuleSetError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,11 +47,7 @@ class RuleSet:
 
     def state(self, now: int) -> TrustState:
         """Fresh, stale or expired at `now`."""
-        if now >= self.expires_at:
-            return TrustState.EXPIRED
-        if now >= self.issued_at + self.stale_after:
-            return TrustState.STALE
-        return TrustState.FRESH
+        return state_at(now, self.issued_at, self.stale_after, self.expires_at)
 
 
 def value_sets_from_gateway(documents: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
@@ -90,13 +89,6 @@ def encode_rules(
     return sign1(deterministic_dumps(body), key)
 
 
-def _int(body: Mapping[Any, Any], name: str, low: int = 0) -> int:
-    value = body.get(name)
-    if type(value) is not int or not low <= value < 2**40:
-        raise RuleSetError(f"rule set field {name!r} must be an integer >= {low}")
-    return value
-
-
 def _value_sets(text: Any) -> dict[str, list[str]]:
     try:
         doc = strict_json.loads(text, "value_sets") if isinstance(text, str) else None
@@ -111,14 +103,7 @@ def _value_sets(text: Any) -> dict[str, list[str]]:
 
 def parse_rules(data: bytes, key: VerifyKey) -> RuleSet:
     """Verify a rule set against the dcc key and decode it; raises RuleSetError."""
-    if len(data) > MAX_RULES_BYTES:
-        raise RuleSetError(f"rule set is {len(data)} bytes, limit {MAX_RULES_BYTES}")
-    try:
-        body = open_signed(data, key, RULES_TYPE, 4, "rule set")
-    except SignedObjectError as exc:
-        if exc.code == "bad_signature":
-            raise RuleSetError("rule set is not signed by the bundle's dcc key") from None
-        raise RuleSetError(str(exc)) from None
+    body = open_dcc_signed(data, key, _KIND)
     texts = body.get("rules")
     country = body.get("country")
     if not isinstance(texts, list) or len(texts) > MAX_RULES:
@@ -132,14 +117,12 @@ def parse_rules(data: bytes, key: VerifyKey) -> RuleSet:
             rules.append(parse_rule(rule))
         except (ValueError, RuleError) as exc:
             raise RuleSetError(f"rule set holds a bad rule: {exc}") from None
-    issued_at, expires_at = _int(body, "issued_at"), _int(body, "expires_at")
-    if expires_at <= issued_at:
-        raise RuleSetError("rule set expires before it was issued")
+    dated = validity(body, _KIND)
     return RuleSet(
-        version=_int(body, "version", 1),
-        issued_at=issued_at,
-        expires_at=expires_at,
-        stale_after=_int(body, "stale_after", 1),
+        version=dated.version,
+        issued_at=dated.issued_at,
+        expires_at=dated.expires_at,
+        stale_after=dated.stale_after,
         country=country,
         rules=tuple(rules),
         value_sets=_value_sets(body.get("value_sets")),

@@ -13,10 +13,10 @@ from typing import Any
 
 from nacl.signing import SigningKey, VerifyKey
 
-from scanner.errors import SignedObjectError
-from scanner.formats.cose import deterministic_dumps, open_signed, sign1
+from scanner.formats.cose import deterministic_dumps, sign1
 from scanner.formats.hc1.dsc import CertType, Signer
 from scanner.model import TrustState
+from scanner.trust.dcc_signed import DccObjectKind, open_dcc_signed, state_at, validity
 
 SIGNERS_TYPE = "checkpoint-dcc-signers"
 DEFAULT_STALE_AFTER = 7 * 86400
@@ -27,6 +27,9 @@ _TYPE_LETTERS = {t.value: t for t in CertType}
 
 class DscListError(ValueError):
     """A DSC list is malformed or not signed by the bundle's dcc key."""
+
+
+_KIND = DccObjectKind(SIGNERS_TYPE, "DSC list", MAX_SIGNERS_BYTES, DscListError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +50,7 @@ class DscList:
 
     def state(self, now: int) -> TrustState:
         """Fresh, stale or expired at `now`."""
-        if now >= self.expires_at:
-            return TrustState.EXPIRED
-        if now >= self.issued_at + self.stale_after:
-            return TrustState.STALE
-        return TrustState.FRESH
+        return state_at(now, self.issued_at, self.stale_after, self.expires_at)
 
 
 def encode_signers(
@@ -86,13 +85,6 @@ def encode_signers(
     return sign1(deterministic_dumps(body), key)
 
 
-def _int(body: dict[Any, Any], name: str, low: int = 0) -> int:
-    value = body.get(name)
-    if type(value) is not int or not low <= value < 2**40:
-        raise DscListError(f"DSC list field {name!r} must be an integer >= {low}")
-    return value
-
-
 def _signer(entry: Any) -> Signer:
     if not isinstance(entry, list) or len(entry) != 6:
         raise DscListError("each DSC entry is [kid, country, spki, not_before, not_after, types]")
@@ -111,14 +103,7 @@ def _signer(entry: Any) -> Signer:
 
 def parse_signers(data: bytes, key: VerifyKey) -> DscList:
     """Verify a DSC list against the dcc key and decode it; raises DscListError."""
-    if len(data) > MAX_SIGNERS_BYTES:
-        raise DscListError(f"DSC list is {len(data)} bytes, limit {MAX_SIGNERS_BYTES}")
-    try:
-        body = open_signed(data, key, SIGNERS_TYPE, 4, "DSC list")
-    except SignedObjectError as exc:
-        if exc.code == "bad_signature":
-            raise DscListError("DSC list is not signed by the bundle's dcc key") from None
-        raise DscListError(str(exc)) from None
+    body = open_dcc_signed(data, key, _KIND)
     entries = body.get("signers")
     if not isinstance(entries, list) or len(entries) > MAX_SIGNERS:
         raise DscListError(f"DSC list 'signers' must be a list of at most {MAX_SIGNERS}")
@@ -126,15 +111,12 @@ def parse_signers(data: bytes, key: VerifyKey) -> DscList:
     for entry in entries:
         signer = _signer(entry)
         by_kid[signer.kid] = (*by_kid.get(signer.kid, ()), signer)
-    issued_at = _int(body, "issued_at")
-    expires_at = _int(body, "expires_at")
-    if expires_at <= issued_at:
-        raise DscListError("DSC list expires before it was issued")
+    dated = validity(body, _KIND)
     return DscList(
-        version=_int(body, "version", 1),
-        issued_at=issued_at,
-        expires_at=expires_at,
-        stale_after=_int(body, "stale_after", 1),
+        version=dated.version,
+        issued_at=dated.issued_at,
+        expires_at=dated.expires_at,
+        stale_after=dated.stale_after,
         by_kid=by_kid,
         count=len(entries),
         raw=data,

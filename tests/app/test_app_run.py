@@ -139,7 +139,8 @@ def test_run_command_notifies_systemd_pets_the_watchdog_and_exits_0_on_sigterm(
             process.kill()
             process.wait()
         assert process.stderr is not None
-        stderr = process.stderr.read().decode()
+        with process.stderr:
+            stderr = process.stderr.read().decode()
     assert "Traceback" not in stderr
 
 

@@ -71,7 +71,7 @@ class CompletedRequest:
         picam2.system.held_requests += 1
 
     def make_array(self, name: str) -> np.ndarray:
-        return self.picam2._yuv_or_rgb(name, self.frame)
+        return self.picam2.frame_array(name, self.frame)
 
     def get_metadata(self) -> dict[str, Any]:
         return {"SensorTimestamp": self.frame * 66_666_000, "ExposureTime": 10_000}
@@ -226,7 +226,8 @@ class Picamera2:
         with self.captured_request() as request:
             return request.make_array(name)
 
-    def _yuv_or_rgb(self, name: str, frame: int) -> np.ndarray:
+    def frame_array(self, name: str, frame: int) -> np.ndarray:
+        # The fake's own (not picamera2's): the pixels a request of `frame` holds.
         assert self.camera_config is not None
         stream = self.camera_config[name]
         if stream is None:

@@ -15,11 +15,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 from support.broker import Broker, free_port
 from support.pki import Pki
 from support.provisioning import device_id, enrolled, make_keys, password
+from support.uplink import scan_decision
 from support.waiting import wait_until
 
 from provisioning.mosquitto import password_hash
-from scanner.model import ClockState, Outcome
-from scanner.outbox.events import EventKind, OutboxEvent
 from scanner.outbox.queue import Outbox
 from scanner.trust.keys import load_private_key
 from scanner.uplink.config import UplinkConfig
@@ -113,19 +112,6 @@ def _uplink(state: Path, unit: Path, url: str, **settings: object) -> tuple[Upli
     return Uplink(config, outbox, key), outbox
 
 
-def _event(n: int, device: str) -> OutboxEvent:
-    return OutboxEvent(
-        kind=EventKind.SCAN,
-        device_id=device,
-        checkpoint_id="cp-1",
-        wall_time=1_700_000_000.0 + n,
-        clock=ClockState.SYNCED,
-        outcome=Outcome.ACCEPT,
-        pass_id=f"P{n}",
-        decode_ms=3.0,
-    )
-
-
 @pytest.mark.slow
 def test_the_reference_broker_takes_units_over_tls_and_mutual_tls_within_its_size_limit(
     tmp_path: Path, site: tuple[ReferenceBroker, Pki, Path]
@@ -153,7 +139,7 @@ def test_the_reference_broker_takes_units_over_tls_and_mutual_tls_within_its_siz
             uplinks.append((up, outbox))
             # Enough for several full batches of the default 500 events.
             for i in range(1200):
-                outbox.record(_event(i, device))
+                outbox.record(scan_decision(i, device))
             up.start()
             assert wait_until(lambda o=outbox: o.depth() == 0)  # type: ignore[misc]
             assert up.stats().refusals == 0

@@ -12,8 +12,7 @@ from urllib.parse import urlencode
 
 import pytest
 from support.contacts import SCENARIO, SCENARIO_F1, SCENARIO_F2, SCENARIO_UNCERTAIN, insert_scans
-from support.dashboard import Site, get, get_json, start_site, users_file  # noqa: F401
-from support.ops import db_url, postgres_admin, postgres_url  # noqa: F401 - fixtures
+from support.dashboard import Site, get, get_json, start_site
 
 from ops import cli
 from ops.dashboard.auth import LoginThrottle
@@ -26,7 +25,7 @@ CONTACTS = urlencode(
 
 
 @pytest.fixture
-def site(db_url: str, users_file: tuple[Path, dict[str, str]]) -> Iterator[Site]:  # noqa: F811
+def site(db_url: str, users_file: tuple[Path, dict[str, str]]) -> Iterator[Site]:
     db = open_database(db_url)
     insert_scans(db, SCENARIO)
     db.close()

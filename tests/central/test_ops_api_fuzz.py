@@ -18,13 +18,12 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 from support.contacts import SCENARIO, insert_scans
 from support.dashboard import Site, make_users, start_site
-from support.ops import postgres_admin  # noqa: F401 - fixture
 
 from ops.db import open_database
 
 
 @pytest.fixture(scope="module")
-def fuzz_site(postgres_admin: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:  # noqa: F811
+def fuzz_site(postgres_admin: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     name = f"ops_fuzz_{os.getpid()}_{secrets.token_hex(4)}"
     with psycopg.connect(postgres_admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from support.broker import TlsBroker
-from support.ops import DeviceFactory, enroll, make_device  # noqa: F401 - fixtures
+from support.ops import DeviceFactory, enroll
 from support.pki import Pki
 from support.waiting import wait_until
 
@@ -28,7 +28,7 @@ def _count(url: str) -> int:
 def test_the_collector_stores_scans_it_receives_over_mqtts(
     tmp_path: Path,
     mosquitto_binary: str,
-    make_device: DeviceFactory,  # noqa: F811
+    make_device: DeviceFactory,
 ) -> None:
     pki = Pki(tmp_path / "pki")
     broker = TlsBroker(tmp_path / "broker", pki, binary=mosquitto_binary)

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from nacl.signing import SigningKey
 from support.broker import Broker
-from support.ops import db_url, postgres_admin, postgres_url  # noqa: F401 - fixtures
 
 from ops import bench, cli
 from ops.db import open_database
@@ -21,7 +20,7 @@ from scanner.trust.identity import device_id_for
 
 def test_enroll_takes_a_signed_request_and_refuses_a_forged_one(
     tmp_path: Path,
-    db_url: str,  # noqa: F811
+    db_url: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     key = SigningKey.generate()
@@ -32,6 +31,7 @@ def test_enroll_takes_a_signed_request_and_refuses_a_forged_one(
     assert json.loads(capsys.readouterr().out)["enrolled"] == device_id_for(key.verify_key)
     store = Store(open_database(db_url))
     assert store.key(device_id_for(key.verify_key)) is not None
+    store.db.close()
     forged = dict(request, checkpoint_id="ELSEWHERE")
     path.write_text(json.dumps(forged))
     assert cli.main(["enroll", "--db", db_url, "--request", str(path)]) == 2
@@ -45,7 +45,7 @@ def test_enroll_takes_a_signed_request_and_refuses_a_forged_one(
     assert cli.main(mismatched) == 2
 
 
-def test_tracing_queries_are_answered_from_their_indexes(db_url: str) -> None:  # noqa: F811
+def test_tracing_queries_are_answered_from_their_indexes(db_url: str) -> None:
     db = open_database(db_url)
     end = 1_800_000_000.0
     bench.load(db, 40_000, end)
@@ -73,7 +73,7 @@ def test_tracing_queries_are_answered_from_their_indexes(db_url: str) -> None:  
 
 
 def test_trace_command_prints_json_lines_and_formula_safe_csv(
-    db_url: str,  # noqa: F811
+    db_url: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     db = open_database(db_url)
@@ -96,7 +96,7 @@ def test_trace_command_prints_json_lines_and_formula_safe_csv(
 
 def test_simulator_stores_every_event_exactly_once(
     broker: Broker,
-    db_url: str,  # noqa: F811
+    db_url: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     argv = ["simulate", "--broker", broker.url, "--db", db_url, "--devices", "10",

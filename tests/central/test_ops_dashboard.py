@@ -20,8 +20,8 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from support.broker import Broker
 from support.contacts import SCENARIO, SCENARIO_F1, SCENARIO_F2, SCENARIO_UNCERTAIN, insert_scans
-from support.dashboard import Site, get, start_site, users_file  # noqa: F401
-from support.ops import DeviceFactory, enroll, make_device  # noqa: F401
+from support.dashboard import Site, get, start_site
+from support.ops import DeviceFactory, enroll
 from support.waiting import wait_until
 
 from ops.collector import Collector, CollectorConfig
@@ -47,7 +47,7 @@ def chromium() -> tuple[str, str]:
 def site(
     broker: Broker,
     tmp_path: Path,
-    users_file: tuple[Path, dict[str, str]],  # noqa: F811
+    users_file: tuple[Path, dict[str, str]],
 ) -> Iterator[Site]:
     url = f"sqlite:///{tmp_path}/ops.db"
     collector = Collector(CollectorConfig(broker_url=broker.url), Store(open_database(url)))
@@ -110,7 +110,7 @@ def test_live_page_shows_a_new_scan_within_2_s_and_a_unit_going_offline(
     broker: Broker,
     site: Site,
     browser: webdriver.Chrome,
-    make_device: DeviceFactory,  # noqa: F811
+    make_device: DeviceFactory,
 ) -> None:
     device = make_device(broker.url)
     enroll(site.db_url, device)
@@ -133,7 +133,7 @@ def test_an_sql_and_html_looking_pass_id_is_only_text(
     broker: Broker,
     site: Site,
     browser: webdriver.Chrome,
-    make_device: DeviceFactory,  # noqa: F811
+    make_device: DeviceFactory,
 ) -> None:
     device = make_device(broker.url)
     enroll(site.db_url, device)

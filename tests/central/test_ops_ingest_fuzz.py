@@ -9,7 +9,6 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nacl.signing import SigningKey
-from support.ops import db_url, postgres_admin, postgres_url  # noqa: F401 - fixtures
 
 from ops import ingest
 from ops.db import open_database
@@ -105,7 +104,7 @@ leaves = st.sampled_from(["scans", "alerts", "status", "heartbeat", "other", "sc
 )
 @given(leaf=leaves, payload=payloads, signed=st.booleans())
 def test_any_message_is_parsed_without_raising_and_what_passes_is_stored(
-    db_url: str,  # noqa: F811
+    db_url: str,
     leaf: str,
     payload: bytes,
     signed: bool,

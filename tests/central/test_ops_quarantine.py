@@ -6,47 +6,26 @@ import base64
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from support.broker import Broker
-from support.ops import (  # noqa: F401 - fixtures
+from support.ops import (
     DeviceFactory,
     Publisher,
     batch,
-    db_url,
     enroll,
-    make_device,
-    postgres_admin,
-    postgres_url,
+    query,
     scan_event,
 )
 from support.waiting import wait_until
 
 from ops import cli
 from ops.collector import Collector, CollectorConfig
-from ops.db import open_database
+from ops.db import Database, open_database
 from ops.store import Store
 from ops.views import Views
-
-
-@pytest.fixture
-def collector(broker: Broker, db_url: str) -> Iterator[Collector]:  # noqa: F811
-    instance = Collector(CollectorConfig(broker_url=broker.url), Store(open_database(db_url)))
-    instance.start()
-    assert instance.wait_subscribed(10)
-    yield instance
-    instance.stop()
-    instance.store.db.close()
-
-
-def query(url: str, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-    db = open_database(url)
-    try:
-        return db.query(sql, params)
-    finally:
-        db.close()
 
 
 def scans_stored(url: str) -> set[int]:
@@ -55,13 +34,14 @@ def scans_stored(url: str) -> set[int]:
 
 def test_poison_messages_amid_a_signed_stream_are_quarantined_and_every_event_stored(
     broker: Broker,
-    db_url: str,  # noqa: F811
-    make_device: DeviceFactory,  # noqa: F811
+    db_url: str,
+    make_device: DeviceFactory,
     collector: Collector,
+    publisher: Publisher,
+    databases: Callable[[str], Database],
 ) -> None:
     device = make_device(broker.url)
     enroll(db_url, device)
-    publisher = Publisher(broker.port)
     root = f"checkpoint/v1/devices/{device.device_id}"
     poison = [
         # The two that stopped storage for the whole fleet before quarantine.
@@ -85,16 +65,15 @@ def test_poison_messages_amid_a_signed_stream_are_quarantined_and_every_event_st
     payloads = [bytes(r[0]) for r in query(db_url, "SELECT payload FROM quarantine ORDER BY id")]  # type: ignore[call-overload]
     assert payloads == poison  # verbatim
     assert collector.stats["quarantined"] == 4
-    views = Views(open_database(db_url))
+    views = Views(databases(db_url))
     assert views.counters()["quarantined"] == 4
     assert views.counters()["gaps"] == 0
-    publisher.close()
 
 
 def test_a_unit_enrolled_late_loses_nothing_its_batches_wait_in_quarantine(
     broker: Broker,
-    db_url: str,  # noqa: F811
-    make_device: DeviceFactory,  # noqa: F811
+    db_url: str,
+    make_device: DeviceFactory,
     collector: Collector,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -125,13 +104,14 @@ def test_a_unit_enrolled_late_loses_nothing_its_batches_wait_in_quarantine(
 
 def test_a_restored_unit_reusing_sequence_numbers_raises_a_conflict_not_a_duplicate(
     broker: Broker,
-    db_url: str,  # noqa: F811
-    make_device: DeviceFactory,  # noqa: F811
+    db_url: str,
+    make_device: DeviceFactory,
     collector: Collector,
+    publisher: Publisher,
+    databases: Callable[[str], Database],
 ) -> None:
     device = make_device(broker.url)
     enroll(db_url, device)
-    publisher = Publisher(broker.port)
     topic = f"checkpoint/v1/devices/{device.device_id}/scans"
     first = batch(device, [scan_event(device, s, pass_id=f"PX{s}") for s in (1, 2, 3)])
     publisher.publish(topic, first, device.key)
@@ -146,19 +126,18 @@ def test_a_restored_unit_reusing_sequence_numbers_raises_a_conflict_not_a_duplic
     assert [int(str(r[0])) for r in rows] == [2, 3]
     assert [json.loads(str(r[1]))["pass_id"] for r in rows] == ["PX2", "PX3"]
     assert [json.loads(str(r[2]))["pass_id"] for r in rows] == ["PY2", "PY3"]
-    views = Views(open_database(db_url))
+    views = Views(databases(db_url))
     alerts = [a for a in views.alerts() if a["code"] == "seq_conflict"]
     assert sorted(a["seq"] for a in alerts) == [2, 3]
     assert views.counters()["duplicates"] == 4  # three of `first`, then event 4 again
     stored = query(db_url, "SELECT pass_id FROM events WHERE seq IN (2, 3) ORDER BY seq")
     assert [r[0] for r in stored] == ["PX2", "PX3"]  # the first record is never overwritten
-    publisher.close()
 
 
 def test_a_collector_stopped_while_the_database_is_locked_acknowledges_nothing(
     broker: Broker,
     tmp_path: Path,
-    make_device: DeviceFactory,  # noqa: F811
+    make_device: DeviceFactory,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     url = f"sqlite:///{tmp_path}/ops.db"

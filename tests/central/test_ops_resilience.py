@@ -9,66 +9,41 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from nacl.signing import SigningKey
 from support.broker import Broker
-from support.ops import (  # noqa: F401 - fixtures
+from support.ops import (
     DeviceFactory,
     Publisher,
     batch,
-    db_url,
     enroll,
-    make_device,
-    postgres_admin,
-    postgres_url,
+    scan_counts,
     scan_event,
 )
-from support.waiting import wait_until
+from support.waiting import wait_for_more, wait_until
 
-from ops.collector import Collector, CollectorConfig
-from ops.db import open_database
-from ops.store import Store
+from ops.collector import Collector
+from ops.db import Database, open_database
 from ops.views import Views
-
-
-@pytest.fixture
-def collector(broker: Broker, db_url: str) -> Iterator[Collector]:  # noqa: F811
-    instance = Collector(CollectorConfig(broker_url=broker.url), Store(open_database(db_url)))
-    instance.start()
-    assert instance.wait_subscribed(10)
-    yield instance
-    instance.stop()
-    instance.store.db.close()
-
-
-def stored(url: str) -> tuple[int, int]:
-    db = open_database(url)
-    try:
-        total, distinct = db.query(
-            "SELECT COUNT(*), COUNT(DISTINCT seq) FROM events WHERE kind = 'scan'"
-        )[0]
-        return int(total), int(distinct)
-    finally:
-        db.close()
 
 
 def test_bad_input_is_refused_counted_and_nothing_stored_is_lost(
     broker: Broker,
-    db_url: str,  # noqa: F811
-    make_device: DeviceFactory,  # noqa: F811
+    db_url: str,
+    make_device: DeviceFactory,
     collector: Collector,
+    publisher: Publisher,
+    databases: Callable[[str], Database],
 ) -> None:
     device, other = make_device(broker.url, 1), make_device(broker.url, 2)
     enroll(db_url, device, other)
     stranger = make_device(broker.url, 3)  # never enrolled
-    publisher = Publisher(broker.port)
     scans = f"checkpoint/v1/devices/{device.device_id}/scans"
     publisher.publish(scans, batch(device, [scan_event(device, s) for s in (1, 2, 3)]), device.key)
-    views = Views(open_database(db_url))
-    assert wait_until(lambda: stored(db_url) == (3, 3))
+    views = Views(databases(db_url))
+    assert wait_until(lambda: scan_counts(db_url) == (3, 3))
 
     publisher.publish(scans, b'{"v":1,"device_id":', device.key)  # bad JSON, genuinely signed
     good_batch = batch(device, [scan_event(device, 4)])
@@ -86,7 +61,7 @@ def test_bad_input_is_refused_counted_and_nothing_stored_is_lost(
     sql_pass = [scan_event(device, 4, pass_id="'); DROP TABLE events; --")]
     publisher.publish(scans, batch(device, sql_pass), device.key)  # just a string
 
-    assert wait_until(lambda: stored(db_url) == (4, 4))
+    assert wait_until(lambda: scan_counts(db_url) == (4, 4))
     reasons = {(r["reason"], r["device_id"]) for r in views.refusals()}
     assert reasons >= {
         ("bad_scans", device.device_id),
@@ -100,7 +75,6 @@ def test_bad_input_is_refused_counted_and_nothing_stored_is_lost(
     assert views.trace_pass("'); DROP TABLE events; --")[0]["seq"] == 4
     assert views.counters()["gaps"] == 0
     assert collector.stats["refused"] == 7
-    publisher.close()
 
 
 def _start_collector(broker: Broker, url: str, log: Path) -> subprocess.Popen[bytes]:
@@ -115,8 +89,9 @@ def _start_collector(broker: Broker, url: str, log: Path) -> subprocess.Popen[by
 def test_exactly_once_across_a_broker_restart_and_a_killed_collector(
     tmp_path: Path,
     mosquitto_binary: str,
-    db_url: str,  # noqa: F811
-    make_device: DeviceFactory,  # noqa: F811
+    db_url: str,
+    make_device: DeviceFactory,
+    databases: Callable[[str], Database],
 ) -> None:
     broker = Broker(tmp_path / "broker", persistence=True, binary=mosquitto_binary)
     broker.start()
@@ -124,7 +99,7 @@ def test_exactly_once_across_a_broker_restart_and_a_killed_collector(
     enroll(db_url, *devices)
     log = tmp_path / "collector.log"
     process = _start_collector(broker, db_url, log)
-    views = Views(open_database(db_url))
+    views = Views(databases(db_url))
     try:
         assert wait_until(lambda: "collector subscribed" in log.read_text(errors="replace"))
         for device in devices:
@@ -138,19 +113,23 @@ def test_exactly_once_across_a_broker_restart_and_a_killed_collector(
                     device.scan(time.time())
                     produced[0] += 1
 
+        def stored_now() -> int:
+            return scan_counts(db_url)[0]
+
         worker = threading.Thread(target=scanning)
         worker.start()
-        time.sleep(2)
+        # Each phase lasts until work happened in it, not a fixed time.
+        assert wait_for_more(stored_now, 100)  # flowing before the broker goes
         broker.restart()
-        time.sleep(2)
+        assert wait_for_more(stored_now, 100)  # flowing again through the new broker
         os.kill(process.pid, signal.SIGKILL)  # no goodbye: unacknowledged work is the broker's
         process.wait(10)
-        time.sleep(1)
+        assert wait_for_more(lambda: produced[0], 100)  # a backlog while no collector runs
         process = _start_collector(broker, db_url, log)
-        time.sleep(2)
+        assert wait_for_more(stored_now, 100)  # the new collector stores
         stop.set()
         worker.join()
-        assert wait_until(lambda: stored(db_url)[0] >= produced[0], timeout=60)
+        assert wait_until(lambda: scan_counts(db_url)[0] >= produced[0], timeout=60)
         db = open_database(db_url)
         per_device = db.query(
             "SELECT device_id, COUNT(*), COUNT(DISTINCT seq), MAX(seq) FROM events"

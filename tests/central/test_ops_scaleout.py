@@ -11,15 +11,8 @@ import time
 from pathlib import Path
 
 from support.broker import Broker
-from support.ops import (  # noqa: F401 - fixtures
-    DeviceFactory,
-    db_url,
-    enroll,
-    make_device,
-    postgres_admin,
-    postgres_url,
-)
-from support.waiting import wait_until
+from support.ops import DeviceFactory, enroll
+from support.waiting import wait_for_more, wait_until
 
 from ops.db import open_database
 from ops.device import SimulatedDevice
@@ -64,10 +57,13 @@ class _Scanning:
         self._thread = threading.Thread(target=self._run)
         self._thread.start()
 
+        self.scans = 0  # so far; read from the test's thread while this one counts
+
     def _run(self) -> None:
         while not self._stop.wait(0.005):
             for device in self.devices:
                 device.scan(time.time())
+                self.scans += 1
 
     def stop(self) -> int:
         self._stop.set()
@@ -75,15 +71,27 @@ class _Scanning:
         return sum(device.outbox.last_seq() for device in self.devices)
 
 
-def _exactly_once(url: str, produced: int) -> None:
-    def stored() -> int:
-        db = open_database(url)
-        try:
-            return int(db.query("SELECT COUNT(*) FROM events WHERE kind = 'scan'")[0][0])
-        finally:
-            db.close()
+def _stored(url: str) -> int:
+    db = open_database(url)
+    try:
+        return int(db.query("SELECT COUNT(*) FROM events WHERE kind = 'scan'")[0][0])
+    finally:
+        db.close()
 
-    assert wait_until(lambda: stored() >= produced, timeout=90), (stored(), produced)
+
+def _stored_by(url: str, *collectors: str) -> list[int]:
+    """How many events each named collector has stored so far."""
+    db = open_database(url)
+    try:
+        rows = db.query("SELECT collector, n FROM collector_counters WHERE name = 'stored'")
+    finally:
+        db.close()
+    counts = {str(name): int(n) for name, n in rows}
+    return [counts.get(name, 0) for name in collectors]
+
+
+def _exactly_once(url: str, produced: int) -> None:
+    assert wait_until(lambda: _stored(url) >= produced, timeout=90), (_stored(url), produced)
     db = open_database(url)
     try:
         per_device = db.query(
@@ -103,8 +111,8 @@ def _exactly_once(url: str, produced: int) -> None:
 def test_two_collectors_sharing_the_log_store_every_event_once_across_a_sigkill(
     tmp_path: Path,
     mosquitto_binary: str,
-    postgres_url: str,  # noqa: F811
-    make_device: DeviceFactory,  # noqa: F811
+    postgres_url: str,
+    make_device: DeviceFactory,
 ) -> None:
     broker = Broker(tmp_path / "broker", persistence=True, binary=mosquitto_binary)
     broker.start()
@@ -118,12 +126,14 @@ def test_two_collectors_sharing_the_log_store_every_event_once_across_a_sigkill(
         for device in devices:
             device.connect()
         scanning = _Scanning(devices)
-        time.sleep(3)
+        # Each phase lasts until work happened in it, not a fixed time.
+        assert wait_until(lambda: min(_stored_by(postgres_url, "c1", "c2")) > 0)
         os.kill(one.pid, signal.SIGKILL)  # no goodbye: what it held is still the broker's
         one.wait(10)
-        time.sleep(1)
+        assert wait_for_more(lambda: scanning.scans, 200)  # scanned while c1 is gone
+        before = _stored_by(postgres_url, "c1")[0]
         one = _collector(broker.url, postgres_url, logs[0], *shared, "--client-id", "c1")
-        time.sleep(2)
+        assert wait_until(lambda: _stored_by(postgres_url, "c1")[0] > before)  # back at work
         produced = scanning.stop()
         _exactly_once(postgres_url, produced)
         db = open_database(postgres_url)
@@ -176,8 +186,8 @@ class BridgedBroker(Broker):
 def test_a_bridged_regional_broker_restarted_mid_run_loses_and_doubles_nothing(
     tmp_path: Path,
     mosquitto_binary: str,
-    db_url: str,  # noqa: F811
-    make_device: DeviceFactory,  # noqa: F811
+    db_url: str,
+    make_device: DeviceFactory,
 ) -> None:
     central = Broker(tmp_path / "central", persistence=True, binary=mosquitto_binary)
     central.start()
@@ -191,9 +201,10 @@ def test_a_bridged_regional_broker_restarted_mid_run_loses_and_doubles_nothing(
         for device in devices:
             device.connect()
         scanning = _Scanning(devices)
-        time.sleep(2)
+        # Each phase lasts until work happened in it, not a fixed time.
+        assert wait_until(lambda: _stored(db_url) > 0)  # through the bridge before it goes
         regional.restart()  # the bridge side goes away with whatever it was forwarding
-        time.sleep(3)
+        assert wait_for_more(lambda: _stored(db_url), 100)  # and through the new bridge
         produced = scanning.stop()
         _exactly_once(db_url, produced)
     finally:

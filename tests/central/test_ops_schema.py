@@ -7,7 +7,6 @@ import time
 
 import psycopg
 import pytest
-from support.ops import db_url, postgres_admin, postgres_url  # noqa: F401 - fixtures
 
 from ops import cli, partitions, retention
 from ops.db import Database, DatabaseError, open_database
@@ -67,7 +66,7 @@ def _row(seq: int, trusted_time: int | None) -> tuple[object, ...]:
 
 
 def test_an_older_database_is_refused_until_migrated_then_keeps_its_events(
-    db_url: str,  # noqa: F811
+    db_url: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     _make_v1(db_url)
@@ -97,7 +96,7 @@ def _event_indexes(db: Database) -> set[str]:
 
 
 def test_version_2_keeps_one_index_per_trace_read_after_migrating(
-    db_url: str,  # noqa: F811
+    db_url: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     db = open_database(db_url)
@@ -119,7 +118,7 @@ def test_version_2_keeps_one_index_per_trace_read_after_migrating(
     db.close()
 
 
-def test_a_newer_database_is_refused_with_a_clear_error(db_url: str) -> None:  # noqa: F811
+def test_a_newer_database_is_refused_with_a_clear_error(db_url: str) -> None:
     db = open_database(db_url)
     db.execute("UPDATE schema_version SET version = 99")
     db.close()
@@ -128,7 +127,7 @@ def test_a_newer_database_is_refused_with_a_clear_error(db_url: str) -> None:  #
 
 
 def test_events_land_in_day_partitions_and_retention_drops_whole_days(
-    postgres_url: str,  # noqa: F811
+    postgres_url: str,
 ) -> None:
     db = open_database(postgres_url)
     store = Store(db)
@@ -150,8 +149,8 @@ def test_events_land_in_day_partitions_and_retention_drops_whole_days(
     again = store.ingest(Batch("cp-a", "s1", (rows[0],)), now)
     assert again.inserted == 0
     # A day partition made later takes over the rows the default partition held.
-    with db.transaction():
-        partitions.create_day(db._db, today + 30)
+    with psycopg.connect(postgres_url) as conn:  # a second connection: commits on leaving
+        partitions.create_day(conn, today + 30)
     assert dict(db.query("SELECT seq, tableoid::regclass::text FROM events"))[5] == (
         partitions.name_of(today + 30)
     )

@@ -8,7 +8,6 @@ import json
 
 import pytest
 from support.contacts import SCENARIO, SCENARIO_F1, SCENARIO_F2, SCENARIO_UNCERTAIN, insert_scans
-from support.ops import db_url, postgres_admin, postgres_url  # noqa: F401 - fixtures
 
 from ops import cli
 from ops.db import open_database
@@ -17,7 +16,7 @@ CONTACTS = ["--case", "P-CASE", "--from", "2026-11-26T07:30", "--to", "2026-11-2
 
 
 @pytest.fixture
-def scenario_db(db_url: str) -> str:  # noqa: F811
+def scenario_db(db_url: str) -> str:
     db = open_database(db_url)
     insert_scans(db, SCENARIO)
     db.close()

@@ -36,9 +36,9 @@ def text_of(keys: Path, name: str) -> str:
 def test_oled_png_is_the_panel_frame(keys: Path, tmp_path: Path) -> None:
     out = tmp_path / "oled.png"
     assert render(keys, out, "--backend", "oled", "--text", text_of(keys, "valid")) == 0
-    image = Image.open(out)
-    assert image.size == (128, 64)
-    levels = image.convert("L").histogram()
+    with Image.open(out) as image:
+        assert image.size == (128, 64)
+        levels = image.convert("L").histogram()
     assert levels[0] > 0
     assert levels[255] > 0
     assert sum(levels[1:255]) == 0  # 1-bit, as the panel shows
@@ -48,7 +48,8 @@ def test_oled_png_can_be_enlarged_for_the_readme(keys: Path, tmp_path: Path) -> 
     out = tmp_path / "oled.png"
     args = ("--backend", "oled", "--scale", "3", "--text", text_of(keys, "expired"))
     assert render(keys, out, *args) == 0
-    assert Image.open(out).size == (384, 192)
+    with Image.open(out) as image:
+        assert image.size == (384, 192)
 
 
 def test_console_png_and_text_view(
@@ -57,7 +58,8 @@ def test_console_png_and_text_view(
     out = tmp_path / "console.png"
     args = ("--backend", "console", "--lang", "en", "--print-text", "--label", "CP-HN-01")
     assert render(keys, out, *args, "--text", text_of(keys, "forged")) == 0
-    assert Image.open(out).size == (800, 480)
+    with Image.open(out) as image:
+        assert image.size == (800, 480)
     printed = capsys.readouterr().out
     assert "REFUSED" in printed
     assert "Not a valid pass (signature)" in printed
@@ -87,7 +89,8 @@ def test_idle_screen(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     args = ["render-display", "--idle", "--label", "CP-HN-01", "--backend", "oled"]
     assert main([*args, "--at", AT, "--out", str(out), "--print-text"]) == 0
     assert "SẴN SÀNG" in capsys.readouterr().out
-    assert Image.open(out).size == (128, 64)
+    with Image.open(out) as image:
+        assert image.size == (128, 64)
 
 
 @pytest.mark.parametrize(

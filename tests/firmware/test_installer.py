@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -91,7 +92,7 @@ def _mirror_reachable(mirror: str) -> bool:
         return False
 
 
-def _bookworm_tarball() -> Path:
+def bookworm_tarball() -> Path:
     """A debootstrapped bookworm root as a tarball, built once and cached."""
     key = hashlib.sha256(f"{SUITE} minbase {INCLUDE}".encode()).hexdigest()[:12]
     tarball = CACHE / f"{SUITE}-minbase-{key}.tar"
@@ -127,7 +128,7 @@ def _bookworm_tarball() -> Path:
     return tarball
 
 
-def _install(root: Path) -> subprocess.CompletedProcess[str]:
+def install(root: Path) -> subprocess.CompletedProcess[str]:
     # A clean environment, as a technician's root shell would have, plus the
     # CA bundle of this machine: its HTTPS to PyPI may go through a proxy
     # whose CA the fresh root does not know yet.
@@ -190,7 +191,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
     if os.geteuid() != 0:
         pytest.skip("debootstrap and chroot need root")
     started = time.monotonic()
-    tarball = _bookworm_tarball()
+    tarball = bookworm_tarball()
     prepared = time.monotonic()
     root = tmp_path_factory.mktemp("bookworm") / "root"
     root.mkdir()
@@ -201,11 +202,11 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
     (root / "boot/firmware/config.txt").write_text(STOCK_CONFIG_TXT)
     shutil.copy("/etc/ssl/certs/ca-certificates.crt", root / "etc/ssl/host-ca-bundle.crt")
     extracted = time.monotonic()
-    first = _install(root)
+    first = install(root)
     assert first.returncode == 0, first.stdout + first.stderr
     after_first = _snapshot(root)
     first_done = time.monotonic()
-    second = _install(root)
+    second = install(root)
     assert second.returncode == 0, second.stdout + second.stderr
     done = time.monotonic()
     result = Installed(root, after_first)
@@ -215,8 +216,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
         "first install": first_done - extracted,
         "second install": done - first_done,
     }
-    print(
-        "\ninstaller timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items())
+    sys.stdout.write(
+        "\ninstaller timings (s): "
+        + ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items())
+        + "\n"
     )
     yield result
     shutil.rmtree(root, ignore_errors=True)

@@ -6,6 +6,7 @@ import configparser
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -118,7 +119,7 @@ def test_unit_exposure_is_at_most_2(unit: Path) -> None:
     result = _analyze("security", "--offline=yes", f"--threshold={threshold}", str(unit))
     match = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout)
     assert match, result.stdout + result.stderr
-    print(f"{unit.name}: exposure {match.group(1)}")
+    sys.stdout.write(f"{unit.name}: exposure {match.group(1)}\n")
     assert result.returncode == 0, result.stdout
     assert float(match.group(1)) <= MAX_EXPOSURE
 

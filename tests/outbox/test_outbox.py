@@ -7,6 +7,7 @@ import shutil
 import sqlite3
 import tempfile
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,7 @@ from scanner.model import (
 )
 from scanner.outbox.events import EventKind, OutboxEvent, StoredEvent
 from scanner.outbox.queue import Outbox
+from scanner.outbox.sqlite import open_database
 
 SMALL = 256 * 1024
 
@@ -100,9 +102,13 @@ def test_committed_events_survive_close_without_ack(tmp_path: Path) -> None:
 
 
 def test_store_uses_wal_and_full_sync(tmp_path: Path) -> None:
-    with Outbox(tmp_path) as outbox:
-        mode = outbox._db.execute("PRAGMA journal_mode").fetchone()[0]
-        sync = outbox._db.execute("PRAGMA synchronous").fetchone()[0]
+    # WAL is a property of the file: a second connection sees what the outbox set.
+    with Outbox(tmp_path) as outbox, closing(sqlite3.connect(outbox.path)) as other:
+        mode = other.execute("PRAGMA journal_mode").fetchone()[0]
+    # synchronous is per connection: read it from the opener the outbox uses.
+    db, _ = open_database(tmp_path / "other.sqlite3")
+    with closing(db):
+        sync = db.execute("PRAGMA synchronous").fetchone()[0]
     assert mode == "wal"
     assert sync == 2  # FULL
 

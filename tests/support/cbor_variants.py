@@ -60,18 +60,26 @@ def encoding(draw: st.DrawFn, value: Any) -> bytes:
     if isinstance(value, str):
         return out + _string(draw, 3, value.encode())
     if isinstance(value, list | tuple):
-        items = b"".join(draw(encoding(v)) for v in value)
-        if draw(st.booleans()):
-            return out + b"\x9f" + items + b"\xff"
-        return out + head(draw, 4, len(value)) + items
+        return out + _array(draw, value)
     if isinstance(value, dict | cbor2.frozendict):
-        pairs = list(value.items())
-        if len(pairs) > 1 and draw(st.booleans()):
-            pairs = draw(st.permutations(pairs))
-        if pairs and draw(st.integers(0, 4)) == 0:
-            pairs = [*pairs, draw(st.sampled_from(pairs))]  # a duplicate key
-        items = b"".join(draw(encoding(k)) + draw(encoding(v)) for k, v in pairs)
-        if draw(st.booleans()):
-            return out + b"\xbf" + items + b"\xff"
-        return out + head(draw, 5, len(pairs)) + items
+        return out + _map(draw, value)
     raise TypeError(type(value).__name__)
+
+
+def _array(draw: st.DrawFn, value: list[Any] | tuple[Any, ...]) -> bytes:
+    items = b"".join(draw(encoding(v)) for v in value)
+    if draw(st.booleans()):
+        return b"\x9f" + items + b"\xff"
+    return head(draw, 4, len(value)) + items
+
+
+def _map(draw: st.DrawFn, value: Any) -> bytes:
+    pairs = list(value.items())
+    if len(pairs) > 1 and draw(st.booleans()):
+        pairs = draw(st.permutations(pairs))
+    if pairs and draw(st.integers(0, 4)) == 0:
+        pairs = [*pairs, draw(st.sampled_from(pairs))]  # a duplicate key
+    items = b"".join(draw(encoding(k)) + draw(encoding(v)) for k, v in pairs)
+    if draw(st.booleans()):
+        return b"\xbf" + items + b"\xff"
+    return head(draw, 5, len(pairs)) + items

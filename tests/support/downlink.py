@@ -22,12 +22,12 @@ class Central:
             identify=lambda: self.actions.append("identify"),
             flush=lambda: self.actions.append("flush"),
             report=lambda: self.actions.append("report"),
-            alert=self._alert,
+            alert=self.alert,
             command_result=lambda doc: self.results.append(dict(doc)),
             request_catchup=lambda v, s: self.catchups.append((v, s)),
         )
 
-    def _alert(self, code: str, detail: Mapping[str, object]) -> None:
+    def alert(self, code: str, detail: Mapping[str, object]) -> None:
         self.alerts.append((code, dict(detail)))
 
     @property

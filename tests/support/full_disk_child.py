@@ -99,7 +99,7 @@ def main(state: Path) -> None:
     db = sqlite3.connect(state / "outbox.sqlite3")
     rows = db.execute("SELECT body FROM events ORDER BY seq").fetchall()
     report["stored"] = [json.loads(body).get("outcome") for (body,) in rows]
-    print(json.dumps(report))
+    sys.stdout.write(json.dumps(report) + "\n")
 
 
 if __name__ == "__main__":

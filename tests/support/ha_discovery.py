@@ -98,7 +98,6 @@ def _typed(where: str, value: Any, allowed: tuple[type, ...]) -> list[str]:
 
 def problems(topic: str, prefix: str, config: dict[str, Any]) -> list[str]:
     """Every way this retained config breaks the documented schema; [] when it fits."""
-    found: list[str] = []
     parts = topic.split("/")
     start = len(prefix.split("/"))
     if topic.split("/")[:start] != prefix.split("/") or len(parts) != start + 4:
@@ -106,10 +105,22 @@ def problems(topic: str, prefix: str, config: dict[str, Any]) -> list[str]:
     component, node_id, object_id, last = parts[start:]
     if last != "config" or component not in SCHEMAS:
         return [f"{topic}: component {component!r} or last level {last!r}"]
-    for level in (node_id, object_id):
-        if not DISCOVERY_ID.fullmatch(level):
-            found.append(f"{topic}: {level!r} is not [a-zA-Z0-9_-]+")
+    found = [
+        f"{topic}: {level!r} is not [a-zA-Z0-9_-]+"
+        for level in (node_id, object_id)
+        if not DISCOVERY_ID.fullmatch(level)
+    ]
+    found += _keys(topic, component, config)
+    found += _availability(topic, config)
+    found += _device(topic, config)
+    if component == "sensor":
+        found += _sensor(topic, config)
+    return found
+
+
+def _keys(topic: str, component: str, config: dict[str, Any]) -> list[str]:
     schema = SCHEMAS[component]
+    found: list[str] = []
     for key, value in config.items():
         if key not in schema:
             found.append(f"{topic}: {key!r} is not a documented {component} key")
@@ -117,6 +128,11 @@ def problems(topic: str, prefix: str, config: dict[str, Any]) -> list[str]:
             found += _typed(f"{topic} {key}", value, schema[key])
     if "state_topic" not in config:
         found.append(f"{topic}: state_topic is required")
+    return found
+
+
+def _availability(topic: str, config: dict[str, Any]) -> list[str]:
+    found: list[str] = []
     if "availability" in config and "availability_topic" in config:
         found.append(f"{topic}: availability and availability_topic must not be used together")
     for item in config.get("availability", []):
@@ -130,28 +146,38 @@ def problems(topic: str, prefix: str, config: dict[str, Any]) -> list[str]:
                 found += _typed(f"{topic} availability {key}", value, AVAILABILITY_ITEM[key])
     if config.get("availability_mode", "latest") not in AVAILABILITY_MODES:
         found.append(f"{topic}: availability_mode {config['availability_mode']!r}")
+    return found
+
+
+def _device(topic: str, config: dict[str, Any]) -> list[str]:
     device = config.get("device")
-    if device is not None:
-        if "unique_id" not in config:
-            found.append(f"{topic}: device only works when unique_id is set")
-        if not isinstance(device, dict) or not ({"identifiers", "connections"} & set(device)):
-            found.append(f"{topic}: device needs identifiers or connections")
+    if device is None:
+        return []
+    found: list[str] = []
+    if "unique_id" not in config:
+        found.append(f"{topic}: device only works when unique_id is set")
+    if not isinstance(device, dict) or not ({"identifiers", "connections"} & set(device)):
+        found.append(f"{topic}: device needs identifiers or connections")
+        return found
+    for key, value in device.items():
+        if key not in DEVICE:
+            found.append(f"{topic}: device key {key!r} is not documented")
         else:
-            for key, value in device.items():
-                if key not in DEVICE:
-                    found.append(f"{topic}: device key {key!r} is not documented")
-                else:
-                    found += _typed(f"{topic} device {key}", value, DEVICE[key])
-    if component == "sensor":
-        if "state_class" in config and config["state_class"] not in STATE_CLASSES:
-            found.append(f"{topic}: state_class {config['state_class']!r}")
-        if "options" in config:
-            if config.get("device_class") != "enum" or not config["options"]:
-                found.append(f"{topic}: options need device_class enum and at least one option")
-            if {"state_class", "unit_of_measurement"} & set(config):
-                found.append(f"{topic}: options exclude state_class and unit_of_measurement")
-        if config.get("entity_category", "diagnostic") != "diagnostic":
-            found.append(f"{topic}: a sensor's entity_category must be diagnostic")
-        if "last_reset_value_template" in config and config.get("state_class") != "total":
-            found.append(f"{topic}: last_reset_value_template needs state_class total")
+            found += _typed(f"{topic} device {key}", value, DEVICE[key])
+    return found
+
+
+def _sensor(topic: str, config: dict[str, Any]) -> list[str]:
+    found: list[str] = []
+    if "state_class" in config and config["state_class"] not in STATE_CLASSES:
+        found.append(f"{topic}: state_class {config['state_class']!r}")
+    if "options" in config:
+        if config.get("device_class") != "enum" or not config["options"]:
+            found.append(f"{topic}: options need device_class enum and at least one option")
+        if {"state_class", "unit_of_measurement"} & set(config):
+            found.append(f"{topic}: options exclude state_class and unit_of_measurement")
+    if config.get("entity_category", "diagnostic") != "diagnostic":
+        found.append(f"{topic}: a sensor's entity_category must be diagnostic")
+    if "last_reset_value_template" in config and config.get("state_class") != "total":
+        found.append(f"{topic}: last_reset_value_template needs state_class total")
     return found

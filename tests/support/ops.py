@@ -18,10 +18,12 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from ops.db import open_database
+from ops.collector import Collector, CollectorConfig
+from ops.db import Database, Row, open_database
 from ops.device import SimulatedDevice
 from ops.store import Store
 from scanner.uplink import signing
+from support.broker import Broker
 
 ENSURE_POSTGRES = Path(__file__).parents[1] / "services" / "ensure-postgres.sh"
 # Tried in order: an explicit DSN, a trust-auth server (this dev machine), the
@@ -84,6 +86,70 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+@pytest.fixture
+def databases() -> Iterator[Callable[[str], Database]]:
+    """Open ops databases by URL (for Views, Stores...); every one is closed at the end."""
+    opened: list[Database] = []
+
+    def open_one(url: str) -> Database:
+        db = open_database(url)
+        opened.append(db)
+        return db
+
+    yield open_one
+    for db in opened:
+        db.close()
+
+
+def query(url: str, sql: str, params: tuple[object, ...] = ()) -> list[Row]:
+    """The rows of one query, on a connection of its own."""
+    db = open_database(url)
+    try:
+        return db.query(sql, params)
+    finally:
+        db.close()
+
+
+def count(url: str, sql: str, params: tuple[object, ...] = ()) -> int:
+    """The single number a COUNT(...) query returns."""
+    return int(query(url, sql, params)[0][0])
+
+
+def scan_counts(url: str) -> tuple[int, int]:
+    """(rows, distinct sequence numbers) of the scan events stored."""
+    total, distinct = query(
+        url, "SELECT COUNT(*), COUNT(DISTINCT seq) FROM events WHERE kind = 'scan'"
+    )[0]
+    return int(total), int(distinct)
+
+
+CollectorRun = Callable[[], Collector]
+
+
+@pytest.fixture
+def run_collector(broker: Broker, db_url: str) -> Iterator[CollectorRun]:
+    """Start collectors on the test's broker and database, each subscribed; stopped at the end."""
+    running: list[Collector] = []
+
+    def start() -> Collector:
+        collector = Collector(CollectorConfig(broker_url=broker.url), Store(open_database(db_url)))
+        collector.start()
+        assert collector.wait_subscribed(10)
+        running.append(collector)
+        return collector
+
+    yield start
+    for collector in running:
+        collector.stop()
+        collector.store.db.close()
+
+
+@pytest.fixture
+def collector(run_collector: CollectorRun) -> Collector:
+    """One collector on the test's broker and database, subscribed."""
+    return run_collector()
+
+
 DeviceFactory = Callable[..., SimulatedDevice]
 
 
@@ -140,6 +206,14 @@ class Publisher:
     def close(self) -> None:
         self._client.disconnect()
         self._client.loop_stop()
+
+
+@pytest.fixture
+def publisher(broker: Broker) -> Iterator[Publisher]:
+    """A bare client on the test's broker that publishes what a test crafts; closed at the end."""
+    client = Publisher(broker.port)
+    yield client
+    client.close()
 
 
 def batch(device: SimulatedDevice, events: list[dict[str, object]], store: str = "s1") -> bytes:

@@ -18,3 +18,16 @@ def wait_until(
             return True
         time.sleep(interval)
     return bool(predicate())
+
+
+def wait_for_more(
+    count: Callable[[], int], more: int, timeout: float = DEFAULT_TIMEOUT_S, interval: float = 0.05
+) -> bool:
+    """Wait until `count()` has grown by `more` from what it is now.
+
+    A phase of a traffic test ("scan for a while, then kill the collector") ends when
+    that much work has happened, not after a fixed time: fast machines do not wait,
+    slow ones are not cut short.
+    """
+    start = count()
+    return wait_until(lambda: count() >= start + more, timeout, interval)

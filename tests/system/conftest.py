@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,7 +46,7 @@ def lab_image() -> LabImage:
         pytest.skip(f"{' and '.join(missing)} not installed (apt-get install qemu-system-x86 "
                     "qemu-utils)")  # fmt: skip
     image = unit_image()
-    print(f"\nlab image ready in {image.build_seconds:.1f} s")
+    sys.stdout.write(f"\nlab image ready in {image.build_seconds:.1f} s\n")
     return image
 
 

@@ -124,7 +124,7 @@ def _extract(tarball: Path, root: Path) -> None:
 
 def base_tarball() -> Path:
     """bookworm + a kernel, an initramfs for virtio, udev and dbus; cached as a tarball."""
-    bookworm = installer._bookworm_tarball()
+    bookworm = installer.bookworm_tarball()
     key = _digest(bookworm.name, BASE_PACKAGES, INITRAMFS_MODULES, MODULE_BUILD_PACKAGES,
                   GUEST_FILES / "lab_gpio.c")  # fmt: skip
 
@@ -292,7 +292,7 @@ def unit_image() -> LabImage:
         (root / "boot/firmware/config.txt").write_text(installer.STOCK_CONFIG_TXT)
         shutil.copy("/etc/ssl/certs/ca-certificates.crt", root / "etc/ssl/host-ca-bundle.crt")
         shutil.copy("/etc/resolv.conf", root / "etc/resolv.conf")
-        result = installer._install(root)
+        result = installer.install(root)
         if result.returncode != 0:
             pytest.fail("install.sh --root failed:\n" + result.stdout + result.stderr)
         partial.mkdir(parents=True)

@@ -5,6 +5,7 @@ daemon stuck in a read meets the watchdog. One boot for the module: under TCG a 
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Iterator
 
@@ -67,7 +68,9 @@ def test_boot_to_ready_under_its_hardening_and_a_valid_pass_lights_green(booted:
     assert "MockFactory" not in journal
     assert "mock pins" not in journal
     assert guest.unit("NRestarts")["NRestarts"] == "0"
-    print(f"\nboot {boot_s:.1f} s to agent; first green {green[0] - ready_s:+.1f} s after active")
+    sys.stdout.write(
+        f"\nboot {boot_s:.1f} s to agent; first green {green[0] - ready_s:+.1f} s after active\n"
+    )
 
 
 def test_a_daemon_stuck_in_a_read_is_restarted_by_the_watchdog(booted: Guest) -> None:
@@ -88,4 +91,4 @@ def test_a_daemon_stuck_in_a_read_is_restarted_by_the_watchdog(booted: Guest) ->
             raise GuestError(f"not restarted: {unit}" + guest.journal_tail())
         time.sleep(1)
     assert unit["NRestarts"] == "1"
-    print(f"\nwatchdog fired {detected:.1f} s after SIGSTOP (WatchdogSec=10s)")
+    sys.stdout.write(f"\nwatchdog fired {detected:.1f} s after SIGSTOP (WatchdogSec=10s)\n")

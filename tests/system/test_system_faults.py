@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import time
 
 from lab_guest import Guest
@@ -26,4 +27,6 @@ def test_without_a_pin_factory_the_unit_refuses_to_start_then_reboots_at_the_lim
     assert not re.search(r"device cp-[0-9a-f]+ ready", console)  # never READY, never scanning
     assert "MockFactory" not in console
     assert rc == 0
-    print(f"\nfive refusals and the reboot in {took:.0f} s; the line: {refusals[0][:160]}")
+    sys.stdout.write(
+        f"\nfive refusals and the reboot in {took:.0f} s; the line: {refusals[0][:160]}\n"
+    )

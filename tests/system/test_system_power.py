@@ -9,6 +9,7 @@ the unit is READY again with no technician.
 from __future__ import annotations
 
 import random
+import sys
 import time
 
 import pytest
@@ -71,7 +72,7 @@ def test_every_shown_light_survives_five_power_cuts(guest: Guest) -> None:
         now_floor = _clock_floor(guest)
         assert now_floor >= floor
         floor = now_floor
-    print(
+    sys.stdout.write(
         f"\npower cuts (seed {seed}): {shown} lights shown, all in the outbox; "
-        f"back to active in {', '.join(f'{t:.0f}' for t in timings)} s"
+        f"back to active in {', '.join(f'{t:.0f}' for t in timings)} s\n"
     )

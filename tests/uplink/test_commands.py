@@ -155,7 +155,7 @@ def test_admitted_sequence_number_is_persisted_before_the_action_runs(
         identify=lambda: seen.append(gate_file.read_text().strip()),
         flush=lambda: None,
         report=lambda: None,
-        alert=central._alert,
+        alert=central.alert,
         command_result=lambda doc: None,
         request_catchup=lambda v, s: None,
     )

@@ -15,31 +15,16 @@ import pytest
 from nacl.signing import SigningKey
 from paho.mqtt.enums import CallbackAPIVersion
 from support.broker import Broker, Receiver
-from support.uplink import fast_config
+from support.uplink import fast_config, scan_decision
 from support.waiting import wait_until
 
 from scanner.bench.downlink import measure
-from scanner.model import ClockState, Outcome
-from scanner.outbox.events import EventKind, OutboxEvent
 from scanner.outbox.queue import Outbox
 from scanner.uplink.inbound import DownlinkMessage
 from scanner.uplink.service import Uplink
 from scanner.uplink.topics import Topics
 
 DEVICE = "dev-worker"
-
-
-def _event(n: int) -> OutboxEvent:
-    return OutboxEvent(
-        kind=EventKind.SCAN,
-        device_id=DEVICE,
-        checkpoint_id="cp-1",
-        wall_time=1_700_000_000.0 + n,
-        clock=ClockState.SYNCED,
-        outcome=Outcome.ACCEPT,
-        pass_id=f"P{n}",
-        decode_ms=3.0,
-    )
 
 
 def test_batches_are_acknowledged_while_a_downlink_handler_is_still_busy(
@@ -65,7 +50,7 @@ def test_batches_are_acknowledged_while_a_downlink_handler_is_still_busy(
         # Retained: the uplink may not have subscribed yet when it reports connected.
         central.publish(topics.revocations, b"not even signed", qos=1, retain=True)
         assert wait_until(lambda: seen)
-        seqs = [outbox.record(_event(i)) for i in range(200)]
+        seqs = [outbox.record(scan_decision(i, DEVICE)) for i in range(200)]
         uplink.wake()
         # The handler has not returned, yet every batch is acknowledged and delivered.
         assert receiver.wait_for_seqs(DEVICE, set(seqs))

@@ -9,29 +9,16 @@ from pathlib import Path
 import pytest
 from nacl.signing import SigningKey
 from support.broker import Broker, Receiver
-from support.uplink import fast_config
+from support.uplink import fast_config, scan_decision
 from support.waiting import wait_until
 
-from scanner.model import ClockState, Outcome
+from scanner.model import ClockState
 from scanner.outbox.events import EventKind, OutboxEvent
 from scanner.outbox.queue import Outbox
 from scanner.uplink.forwarder import SET_ASIDE_DIR
 from scanner.uplink.service import Uplink
 
 DEVICE = "dev-big"
-
-
-def _scan(n: int) -> OutboxEvent:
-    return OutboxEvent(
-        kind=EventKind.SCAN,
-        device_id=DEVICE,
-        checkpoint_id="cp-1",
-        wall_time=1_700_000_000.0 + n,
-        clock=ClockState.SYNCED,
-        outcome=Outcome.ACCEPT,
-        pass_id=f"P{n}",
-        decode_ms=3.0,
-    )
 
 
 def _huge(kind: EventKind) -> OutboxEvent:
@@ -56,9 +43,9 @@ def test_an_event_over_the_size_limit_is_set_aside_with_an_alert_and_the_rest_fl
     receiver = Receiver(broker.port)
     state = tmp_path / "state"
     outbox = Outbox(state)
-    before = [outbox.record(_scan(i)) for i in range(20)]
+    before = [outbox.record(scan_decision(i, DEVICE)) for i in range(20)]
     big = outbox.record(_huge(kind))
-    after = [outbox.record(_scan(i)) for i in range(20, 40)]
+    after = [outbox.record(scan_decision(i, DEVICE)) for i in range(20, 40)]
     alerts: list[tuple[str, dict[str, object]]] = []
 
     def on_alert(code: str, detail: Mapping[str, object]) -> None:

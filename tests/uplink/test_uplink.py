@@ -14,11 +14,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from support.broker import Broker, Receiver
-from support.uplink import fast_config
+from support.uplink import fast_config, scan_decision
 from support.waiting import wait_until
 
-from scanner.model import ClockState, Outcome
-from scanner.outbox.events import EventKind, OutboxEvent
+from scanner.model import ClockState
+from scanner.outbox.events import OutboxEvent
 from scanner.outbox.queue import Outbox
 from scanner.uplink import signing
 from scanner.uplink.config import UplinkConfig, parse_broker_url
@@ -26,18 +26,6 @@ from scanner.uplink.inbound import DownlinkKind, DownlinkMessage
 from scanner.uplink.service import Uplink
 
 DEVICE = "dev-test"
-
-
-def scan(n: int) -> OutboxEvent:
-    return OutboxEvent(
-        kind=EventKind.SCAN,
-        device_id=DEVICE,
-        checkpoint_id="cp-1",
-        wall_time=1_700_000_000.0 + n,
-        clock=ClockState.SYNCED,
-        outcome=Outcome.ACCEPT,
-        pass_id=f"P{n}",
-    )
 
 
 def config(broker: Broker, state: Path, **overrides: object) -> UplinkConfig:
@@ -116,7 +104,7 @@ def test_broker_url_errors_never_show_the_password(tmp_path: Path) -> None:
 def test_batches_arrive_in_order_signed_and_the_outbox_empties(
     broker: Broker, receiver: Receiver, outbox: Outbox, key: SigningKey, tmp_path: Path
 ) -> None:
-    seqs = [outbox.record(scan(i)) for i in range(300)]
+    seqs = [outbox.record(scan_decision(i, DEVICE)) for i in range(300)]
     uplink = Uplink(config(broker, tmp_path / "state", batch_max_events=50), outbox, key)
     uplink.start()
     try:
@@ -236,7 +224,7 @@ def test_a_failure_puback_is_not_taken_as_delivery(
     broker = Broker(tmp_path / "b", acl=deny_scans, binary=mosquitto_binary)
     broker.start()
     try:
-        seqs = [outbox.record(scan(i)) for i in range(5)]
+        seqs = [outbox.record(scan_decision(i, DEVICE)) for i in range(5)]
         uplink = Uplink(config(broker, tmp_path / "state"), outbox, key)
         uplink.start()
         try:
@@ -315,7 +303,7 @@ def test_a_failing_downlink_handler_does_not_break_the_link(
     try:
         assert wait_until(lambda: uplink.connected)
         central.publish(f"checkpoint/v1/devices/{DEVICE}/commands", b"x", qos=1).wait_for_publish()
-        seq = outbox.record(scan(1))
+        seq = outbox.record(scan_decision(1, DEVICE))
         uplink.wake()
         assert receiver.wait_for_seqs(DEVICE, {seq})
         assert uplink.stats().connections == 1

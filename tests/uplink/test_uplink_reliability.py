@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from nacl.signing import SigningKey
 from support.broker import Broker, Receiver
-from support.uplink import fast_config
+from support.uplink import fast_config, scan_decision
 from support.waiting import wait_until
 
-from scanner.model import ClockState, Outcome
-from scanner.outbox.events import EventKind, OutboxEvent
+from scanner.model import Outcome
+from scanner.outbox.events import OutboxEvent
 from scanner.outbox.queue import Outbox
 from scanner.uplink.service import Uplink
 
@@ -27,17 +27,9 @@ DEVICE = "dev-rel"
 CHILD = Path(__file__).with_name("uplink_child.py")
 
 
-def decision(n: int, device: str = DEVICE) -> OutboxEvent:
-    return OutboxEvent(
-        kind=EventKind.SCAN,
-        device_id=device,
-        checkpoint_id="cp-1",
-        wall_time=1_700_000_000.0 + n,
-        clock=ClockState.SYNCED,
-        outcome=Outcome.ACCEPT if n % 3 else Outcome.REJECT,
-        pass_id=f"P{n}",
-        decode_ms=3.0,
-    )
+def decision(n: int) -> OutboxEvent:
+    """Scans that mix accepts and rejects, as a checkpoint's do."""
+    return scan_decision(n, DEVICE, Outcome.ACCEPT if n % 3 else Outcome.REJECT)
 
 
 @pytest.mark.slow

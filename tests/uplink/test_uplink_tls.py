@@ -11,28 +11,13 @@ import pytest
 from nacl.signing import SigningKey
 from support.broker import Receiver, TlsBroker
 from support.pki import CertPair, Pki
-from support.uplink import fast_config
+from support.uplink import fast_config, scan_decision
 from support.waiting import wait_until
 
-from scanner.model import ClockState, Outcome
-from scanner.outbox.events import EventKind, OutboxEvent
 from scanner.outbox.queue import Outbox
 from scanner.trust.identity import device_id_for
 from scanner.uplink.config import UplinkConfig
 from scanner.uplink.service import Uplink
-
-
-def decision(n: int, device: str) -> OutboxEvent:
-    return OutboxEvent(
-        kind=EventKind.SCAN,
-        device_id=device,
-        checkpoint_id="cp-1",
-        wall_time=1_700_000_000.0 + n,
-        clock=ClockState.SYNCED,
-        outcome=Outcome.ACCEPT,
-        pass_id=f"P{n}",
-        decode_ms=3.0,
-    )
 
 
 class Alerts:
@@ -90,11 +75,11 @@ def test_batches_over_mqtts_arrive_exactly_once_through_a_broker_restart(
     uplink.start()
     try:
         assert wait_until(lambda: uplink.connected)
-        first = [outbox.record(decision(i, device)) for i in range(200)]
+        first = [outbox.record(scan_decision(i, device)) for i in range(200)]
         assert receiver.wait_for_seqs(device, set(first))
         broker.stop()
         assert wait_until(lambda: not uplink.connected)
-        second = [outbox.record(decision(i, device)) for i in range(200, 400)]
+        second = [outbox.record(scan_decision(i, device)) for i in range(200, 400)]
         broker.start()
         assert receiver.wait_for_seqs(device, set(first + second), timeout=60)
         assert wait_until(lambda: outbox.depth() == 0)
@@ -143,7 +128,7 @@ def test_a_bad_broker_certificate_is_refused_once_with_an_alert_and_no_tight_ret
     )
     alerts = Alerts()
     uplink, outbox = _uplink(tmp_path, config, key, alerts)
-    seqs = [outbox.record(decision(i, device)) for i in range(5)]
+    seqs = [outbox.record(scan_decision(i, device)) for i in range(5)]
     caplog.set_level(logging.INFO, logger="scanner.uplink")
     uplink.start()
     try:
@@ -188,7 +173,7 @@ def test_mutual_tls_with_a_certificate_for_the_device_key_delivers_and_without_i
     uplink, outbox = _uplink(tmp_path, good, key)
     uplink.start()
     try:
-        seqs = [outbox.record(decision(i, device)) for i in range(20)]
+        seqs = [outbox.record(scan_decision(i, device)) for i in range(20)]
         uplink.wake()
         assert receiver.wait_for_seqs(device, set(seqs))
     finally:

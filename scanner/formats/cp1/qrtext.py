@@ -6,6 +6,7 @@ import zlib
 
 from scanner.errors import BadTextError, Base45Error, NotAPassError, TextTooLargeError
 from scanner.formats import base45
+from scanner.formats.inflate import inflate
 
 PREFIX = b"CP1:"
 MAX_TEXT = 2048  # bytes of QR text; checked before any parsing
@@ -32,15 +33,4 @@ def unwrap(text: bytes) -> bytes:
         raise BadTextError(f"base45: {exc}") from None
     if not body or body[0] != ZLIB_FIRST_BYTE:
         return body
-    inflater = zlib.decompressobj()
-    try:
-        cose = inflater.decompress(body, MAX_PAYLOAD + 1)
-    except zlib.error as exc:
-        raise BadTextError(f"zlib: {exc}") from None
-    if len(cose) > MAX_PAYLOAD or inflater.unconsumed_tail:
-        raise TextTooLargeError(f"payload inflates past {MAX_PAYLOAD} bytes")
-    if not inflater.eof:
-        raise BadTextError("zlib stream is truncated")
-    if inflater.unused_data:
-        raise BadTextError("bytes after the zlib stream")
-    return cose
+    return inflate(body, MAX_PAYLOAD, broken=BadTextError, too_large=TextTooLargeError)

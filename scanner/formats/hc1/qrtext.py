@@ -6,6 +6,7 @@ import zlib
 
 from scanner.errors import Base45Error
 from scanner.formats import base45
+from scanner.formats.inflate import inflate as bounded_inflate
 
 PREFIX = b"HC1:"
 # The same hard limits as CP1: a DCC with an RSA-3072 signature is about 1,100
@@ -57,18 +58,9 @@ def debase45(body: str | bytes) -> bytes:
 
 def inflate(packed: bytes) -> bytes:
     """Decompress at most MAX_PAYLOAD bytes; raises CompressionError or TextTooLargeError."""
-    inflater = zlib.decompressobj()
-    try:
-        cose = inflater.decompress(packed, MAX_PAYLOAD + 1)
-    except zlib.error as exc:
-        raise CompressionError(f"zlib: {exc}") from None
-    if len(cose) > MAX_PAYLOAD or inflater.unconsumed_tail:
-        raise TextTooLargeError(f"payload inflates past {MAX_PAYLOAD} bytes")
-    if not inflater.eof:
-        raise CompressionError("zlib stream is truncated")
-    if inflater.unused_data:
-        raise CompressionError("bytes after the zlib stream")
-    return cose
+    return bounded_inflate(
+        packed, MAX_PAYLOAD, broken=CompressionError, too_large=TextTooLargeError
+    )
 
 
 def wrap(cose: bytes) -> str:

@@ -16,6 +16,7 @@ while True:
         bits = f.read().strip()
     now = {name: int(bits[line]) for name, line in names.items()}
     if now != last:
-        print(json.dumps({"values": now}), flush=True)
+        sys.stdout.write(json.dumps({"values": now}) + "\n")
+        sys.stdout.flush()
         last = now
     time.sleep(0.02)
