@@ -225,7 +225,7 @@ def main(argv: list[str]) -> int:
         elif args.state_dir:
             clock = TrustedClock(args.state_dir / "clock-floor", synced=lambda: False)
         else:
-            clock = TrustedClock(Path("/nonexistent/clock-floor"), synced=lambda: False)
+            clock = TrustedClock(None, synced=lambda: False)  # nowhere to keep a floor
         clock.observe(snapshot.bundle.issued_at)
         dcc = load_dcc(snapshot, args.dcc_signers, args.dcc_rules)
         hc1 = Hc1Format(lambda: dcc, lambda: snapshot)

@@ -58,11 +58,15 @@ def timesync_probe(flag: Path = TIMESYNC_FLAG) -> Callable[[], bool]:
 
 
 class TrustedClock:
-    """max(system clock, floor); the floor is persisted in `floor_path`."""
+    """max(system clock, floor); the floor is persisted in `floor_path`.
+
+    With `floor_path` None the floor lives in memory only: `scan` on a
+    technician's laptop has no state directory to keep it in.
+    """
 
     def __init__(
         self,
-        floor_path: Path,
+        floor_path: Path | None,
         synced: Callable[[], bool],
         wall: Callable[[], float] = time.time,
         *,
@@ -83,6 +87,8 @@ class TrustedClock:
         self._writer: threading.Thread | None = None
 
     def _load(self) -> int:
+        if self._path is None:
+            return 0
         try:
             return int(self._path.read_text().strip())
         except FileNotFoundError:
@@ -152,6 +158,8 @@ class TrustedClock:
                     self._persisted = max(self._persisted, floor)
 
     def _write(self, floor: int) -> bool:
+        if self._path is None:
+            return True
         try:
             atomic_write(self._path, f"{floor}\n".encode())
         except OSError as exc:
