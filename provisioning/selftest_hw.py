@@ -59,7 +59,10 @@ def _ask(question: str) -> bool | None:
     """y/n from the technician on a TTY; None when nobody can answer."""
     if not sys.stdin.isatty():
         return None
-    answer = input(f"{question} [y/n] ").strip().lower()
+    # The question on stderr: stdout may be the JSON report (or, under the service's
+    # sandbox, the report the parent selftest reads).
+    print(f"{question} [y/n] ", end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline().strip().lower()
     return answer.startswith("y")
 
 
