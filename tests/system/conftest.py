@@ -21,7 +21,7 @@ import pytest
 
 pytest.register_assert_rewrite("lab_guest", "lab_image")
 
-from lab_guest import Guest  # noqa: E402 - after the rewrite hook
+from lab_guest import MEASURED, Guest  # noqa: E402 - after the rewrite hook
 from lab_image import LabImage, unit_image  # noqa: E402
 
 
@@ -32,6 +32,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             # Boots under TCG on a shared 2-core host take minutes, not seconds.
             if item.get_closest_marker("timeout") is None:
                 item.add_marker(pytest.mark.timeout(2400))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The lab's own time, its boots and the load it ran under: the budget's figures."""
+    seconds: dict[str, float] = {}
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            nodeid = getattr(report, "nodeid", "")
+            if "tests/system/" in nodeid and isinstance(getattr(report, "duration", None), float):
+                seconds[nodeid] = seconds.get(nodeid, 0.0) + report.duration
+    if not seconds:
+        return
+    write = terminalreporter.write_line
+    write(f"QEMU lab: {sum(seconds.values()):.0f} s in all; load average "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end")  # fmt: skip
+    for nodeid, took in seconds.items():
+        write(f"  {took:7.1f} s  {nodeid.split('::')[-1]}")
+    if MEASURED:
+        write(f"  boots to the agent: {', '.join(f'{b:.0f}' for b in MEASURED)} s")
 
 
 @pytest.fixture(scope="session")
