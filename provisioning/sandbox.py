@@ -180,4 +180,5 @@ def why_failed(unit: str) -> str | None:
         return None
     lines = [line.strip() for line in done.stdout.splitlines() if line.strip()]
     failed = [line for line in lines if "Failed" in line and "result" not in line]
-    return (failed or lines or [None])[0]
+    found = failed or lines
+    return found[0] if found else None
