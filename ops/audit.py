@@ -10,7 +10,7 @@ from typing import Any
 from ops import trace_schema
 from ops.db import Database, DatabaseError, open_database
 from ops.times import DEFAULT_ZONE, TimeFormatError, format_time, zone
-from scanner.cli.kit import CommandError, command, parser, print_json
+from scanner.cli.kit import CommandError, command, echo, parser, print_json
 
 AUDIT_KEYS = ("id", "at", "user_name", "role", "action", "query", "row_count", "cut", "client")
 
@@ -33,6 +33,7 @@ class Auditor:
         client: str | None = None,
         at: float | None = None,
     ) -> None:
+        """Write one audit row for a tracing request; raises if it cannot be written."""
         self.db.execute(
             "INSERT INTO audit (at, user_name, role, action, query, row_count, cut, client)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -65,6 +66,7 @@ class Auditor:
 
 @command
 def main(argv: list[str]) -> int:
+    """Run `checkpoint-ops audit`: the latest tracing requests."""
     p = parser("checkpoint-ops audit", "Who ran which trace, when, and how many rows it returned.")
     p.add_argument("--db", required=True, help="sqlite:///ops.db or postgresql://...")
     p.add_argument("--limit", type=int, default=200, help="the latest N entries (default 200)")
@@ -85,7 +87,7 @@ def main(argv: list[str]) -> int:
         print_json({"entries": entries})
         return 0
     for e in entries:
-        print(
+        echo(
             f"{e['at']}  {e['user_name']} ({e['role']})  {e['action']}  rows={e['row_count']}"
             f"{'  cut' if e['cut'] else ''}  {json.dumps(e['query'], ensure_ascii=False)}"
         )

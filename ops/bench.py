@@ -26,7 +26,7 @@ from ops.traffic import (
     synthetic_rows,
 )
 from ops.views import TRACE_CHECKPOINT_SQL, TRACE_LIMIT, TRACE_PASS_SQL
-from scanner.cli.kit import CommandError, command, parser, print_json
+from scanner.cli.kit import CommandError, command, echo, parser, print_json
 
 TARGET_MS = 1000  # every answer, contacts at depth 2 included, over 20 million events
 _INDEXES = ("events_by_pass", "events_by_checkpoint", "events_by_stored", *INDEX_NAMES)
@@ -166,6 +166,7 @@ def _contacts(db: Database, cases: list[tuple[str, int]]) -> dict[str, Any]:
 
 @command
 def main(argv: list[str]) -> int:
+    """Run `checkpoint-ops bench-trace`: time the tracing queries over synthetic traffic."""
     p = parser("checkpoint-ops bench-trace", "Time the tracing queries over synthetic traffic.")
     p.add_argument("--db", required=True, help="a throwaway database: sqlite:///bench.db or ...")
     p.add_argument("--rows", type=int, default=1_000_000)
@@ -197,7 +198,7 @@ def main(argv: list[str]) -> int:
     db.close()
     if not args.json:
         for key, value in report.items():
-            print(f"{key}: {value}")
+            echo(f"{key}: {value}")
     print_json(report)
     questions = ("pass", "checkpoint_1h", "checkpoint_1d", "contacts_depth2")
     worst = max(report[q]["max_ms"] for q in questions)

@@ -30,7 +30,7 @@ from ops.collector import Collector, CollectorConfig
 from ops.db import Database, DatabaseError, PostgresDatabase, open_database
 from ops.schema import EVENT_COLUMNS
 from ops.store import Store
-from scanner.cli.kit import CommandError, command, parser, print_json
+from scanner.cli.kit import CommandError, command, echo, parser, print_json
 from scanner.demo.broker import Broker
 from scanner.trust.identity import device_id_for
 from scanner.uplink import signing
@@ -210,6 +210,7 @@ def _shared(
 
 
 def run(db_url: str, sizes: dict[int, int], devices: int, tmp: Path) -> dict[str, Any]:
+    """Drain backlogs of each size in `sizes` through the collector into `db_url`; the figures."""
     db = open_database(db_url)
     if db.query("SELECT 1 FROM events LIMIT 1"):
         raise CommandError("this database holds events: give the benchmark a fresh one")
@@ -267,6 +268,7 @@ def run(db_url: str, sizes: dict[int, int], devices: int, tmp: Path) -> dict[str
 
 @command
 def main(argv: list[str]) -> int:
+    """Run `checkpoint-ops bench ingest` (or `bench trace`)."""
     if argv[:1] == ["trace"]:
         from ops import bench  # noqa: PLC0415 - the tracing benchmark lives there
 
@@ -287,7 +289,7 @@ def main(argv: list[str]) -> int:
         raise CommandError(str(exc)) from None
     if not args.json:
         for key, value in report.items():
-            print(f"{key}: {value}")
+            echo(f"{key}: {value}")
     print_json(report)
     one = report["1_event_messages"]
     return 0 if one["stored_once"] else 1

@@ -6,6 +6,8 @@ import importlib
 import logging
 import sys
 
+from scanner.cli.kit import echo
+
 COMMANDS = {
     "collect": ("ops.collect", "store device messages exactly once (and serve the dashboard)"),
     "dashboard": ("ops.dashboard.command", "serve the live fleet dashboard"),
@@ -23,10 +25,11 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the `checkpoint-ops` subcommand named in `argv` (sys.argv by default)."""
     args = sys.argv[1:] if argv is None else argv
     if not args or args[0] in ("-h", "--help") or args[0] not in COMMANDS:
         lines = [f"  {name:12} {text}" for name, (_, text) in COMMANDS.items()]
-        print("usage: checkpoint-ops COMMAND [options]\n\ncommands:\n" + "\n".join(lines))
+        echo("usage: checkpoint-ops COMMAND [options]\n\ncommands:\n" + "\n".join(lines))
         return 0 if args and args[0] in ("-h", "--help") else 2
     # stderr without timestamps: journald adds them.
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")

@@ -22,6 +22,7 @@ PASSWORD_ENV = "CHECKPOINT_OPS_BROKER_PASSWORD"
 
 @command
 def main(argv: list[str]) -> int:
+    """Run `checkpoint-ops collect`: the collector until SIGTERM or Ctrl-C."""
     p = parser("checkpoint-ops collect", "Store every device message exactly once.")
     p.add_argument("--broker", required=True, help="mqtt[s]://[user@]host:port (no password)")
     p.add_argument(

@@ -40,6 +40,8 @@ _MAX_PROPERTIES = 16
 
 @dataclass(frozen=True, slots=True)
 class CollectorConfig:
+    """The collector's broker, session and credentials settings."""
+
     broker_url: str
     topic_root: str = "checkpoint/v1"
     client_id: str = "checkpoint-ops-collector"
@@ -116,6 +118,7 @@ class Collector:
         self._client.on_disconnect = self._on_disconnect
 
     def start(self) -> None:
+        """Start the network thread and connect with a persistent session."""
         self._thread.start()
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = self.config.session_expiry_s
@@ -131,6 +134,7 @@ class Collector:
         self._client.loop_start()
 
     def wait_subscribed(self, timeout: float) -> bool:
+        """Wait until the broker granted the subscriptions; False on timeout."""
         return self._subscribed.wait(timeout)
 
     def stop(self) -> None:

@@ -30,6 +30,8 @@ DEFAULT_READ_LIMIT = 200_000  # scans one read may return before the answer says
 
 @dataclass(frozen=True, slots=True)
 class Scan:
+    """One stored scan as tracing reads it: pass, place, device and trusted time."""
+
     pass_id: str
     checkpoint_id: str
     device_id: str
@@ -38,6 +40,7 @@ class Scan:
 
     @property
     def uncertain(self) -> bool:
+        """Whether the scan's time came from an untrusted clock."""
         return self.clock in UNCERTAIN_CLOCKS
 
 
@@ -55,6 +58,8 @@ class ScanReads(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Query:
+    """A tracing question: the cases, the window [start, end] and the contact rules."""
+
     cases: tuple[str, ...]
     start: int  # T1
     end: int  # T2
@@ -91,6 +96,8 @@ class Contact:
 
 @dataclass(slots=True)
 class Answer:
+    """The contacts found, each case's scans in the window, and why it may be cut short."""
+
     contacts: list[Contact] = field(default_factory=list)
     case_scans: dict[str, int] = field(default_factory=dict)  # F0 scans inside [T1, T2]
     cut: str | None = None  # why the answer may be missing contacts, if it may
@@ -104,6 +111,7 @@ def trace_contacts(
     max_contacts: int = DEFAULT_MAX_CONTACTS,
     read_limit: int = DEFAULT_READ_LIMIT,
 ) -> Answer:
+    """The F1 and F2 contacts of `query`'s cases, read through `reads`."""
     answer = Answer()
     w = query.window_s
     horizon = query.end + w

@@ -30,17 +30,23 @@ class Database(Protocol):
 
     kind: str
 
-    def query(self, sql: str, params: Params = ()) -> list[Row]: ...
+    def query(self, sql: str, params: Params = ()) -> list[Row]:
+        """The rows a statement returns."""
 
-    def execute(self, sql: str, params: Params = ()) -> int: ...
+    def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; the rows it changed."""
 
-    def executemany(self, sql: str, rows: Sequence[Params]) -> None: ...
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        """Run one statement for each row of parameters."""
 
-    def transaction(self) -> Any: ...
+    def transaction(self) -> Any:
+        """A context manager: one transaction, holding the connection for the block."""
 
-    def ensure_partitions(self, trusted_times: Sequence[int]) -> None: ...
+    def ensure_partitions(self, trusted_times: Sequence[int]) -> None:
+        """Make sure the day partitions holding these trusted times exist (PostgreSQL only)."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Close the connection."""
 
 
 class _Shared:
@@ -107,14 +113,17 @@ class SqliteDatabase(_Shared):
         """SQLite keeps one plain table."""
 
     def query(self, sql: str, params: Params = ()) -> list[Row]:
+        """The rows a statement returns."""
         with self._lock:
             return list(self._db.execute(sql, tuple(params)).fetchall())
 
     def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; the rows it changed."""
         with self._lock:
             return int(self._db.execute(sql, tuple(params)).rowcount)
 
     def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        """Run one statement for each row of parameters."""
         with self._lock:
             self._db.executemany(sql, rows)
 
@@ -186,14 +195,17 @@ class PostgresDatabase(_Shared):
         return sql.replace("?", "%s")
 
     def query(self, sql: str, params: Params = ()) -> list[Row]:
+        """The rows a statement returns."""
         with self._lock:
             return list(self._live().execute(self._sql(sql), tuple(params)).fetchall())
 
     def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; the rows it changed."""
         with self._lock:
             return int(self._live().execute(self._sql(sql), tuple(params)).rowcount)
 
     def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        """Run one statement for each row of parameters."""
         # psycopg 3 sends these in pipeline mode: one round trip for all rows.
         with self._lock, self._live().cursor() as cursor:
             cursor.executemany(self._sql(sql), rows)
@@ -221,10 +233,11 @@ class PostgresDatabase(_Shared):
 def write_many(
     db: Database, sql: str, rows: Sequence[Params], *, postgres: str | None = None
 ) -> None:
-    """``sql`` once per row (SQLite's executemany is a C loop), or on PostgreSQL one
-    ``postgres`` statement over column arrays: ``unnest(?::text[], ...)`` costs one
-    round trip and no per-row work in Python, where psycopg's executemany costs
-    about 100 us a row here.
+    """Run ``sql`` once per row, or on PostgreSQL one ``postgres`` statement over all rows.
+
+    SQLite's executemany is a C loop. On PostgreSQL, ``postgres`` takes column arrays:
+    ``unnest(?::text[], ...)`` costs one round trip and no per-row work in Python, where
+    psycopg's executemany costs about 100 us a row here.
     """
     if not rows:
         return

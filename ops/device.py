@@ -53,10 +53,12 @@ class SimulatedDevice:
 
     @property
     def public_key(self) -> bytes:
+        """The device's Ed25519 public key."""
         return bytes(self.key.verify_key)
 
     @property
     def online(self) -> bool:
+        """Whether the device's uplink is running."""
         return self.uplink is not None
 
     def connect(self) -> None:
@@ -105,5 +107,6 @@ class SimulatedDevice:
         }
 
     def close(self) -> None:
+        """Disconnect and close the outbox."""
         self.disconnect()
         self.outbox.close()

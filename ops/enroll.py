@@ -15,6 +15,7 @@ from scanner.cli.kit import CommandError, command, parser, print_json
 
 @command
 def main(argv: list[str]) -> int:
+    """Run `checkpoint-ops enroll`: record a device's public key."""
     p = parser("checkpoint-ops enroll", "Record a device's public key in the ops database.")
     p.add_argument("--db", required=True, help="sqlite:///ops.db or postgresql://...")
     p.add_argument("--request", type=Path, help="the device's signed enrollment request (JSON)")

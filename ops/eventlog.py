@@ -32,6 +32,8 @@ _CONTENT = ", ".join(EVENT_COLUMNS[:-1])  # all but stored_at
 
 @dataclass(slots=True)
 class Outcome:
+    """What one group of batches came to: stored, duplicates, conflicts, refused batches."""
+
     stored: int = 0
     duplicates: int = 0
     conflicts: int = 0

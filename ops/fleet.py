@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ops.device import SimulatedDevice
+from scanner.cli.kit import echo
 
 log = logging.getLogger(__name__)
 
@@ -106,10 +107,11 @@ def _drain(devices: list[SimulatedDevice], timeout: float) -> int:
 
 
 def main() -> int:
+    """Run one fleet process: the spec on stdin, the report on stdout."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     spec = json.loads(sys.stdin.read())
     report = run(spec)
-    print(json.dumps(report), flush=True)
+    echo(json.dumps(report), flush=True)
     return 0
 
 

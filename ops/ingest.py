@@ -24,6 +24,8 @@ KeyLookup = Callable[[str], Any]  # device ID -> nacl VerifyKey, or None when no
 
 @dataclass(frozen=True, slots=True)
 class Message:
+    """One MQTT message as received: topic, payload and user properties."""
+
     topic: str
     payload: bytes
     user_properties: tuple[tuple[str, str], ...] = ()
@@ -42,6 +44,8 @@ class Refused:
 
 @dataclass(frozen=True, slots=True)
 class Batch:
+    """A signed batch of events from one device's store, checked."""
+
     device_id: str
     store: str
     events: tuple[tuple[Any, ...], ...]  # EVENT_COLUMNS without stored_at
@@ -49,6 +53,8 @@ class Batch:
 
 @dataclass(frozen=True, slots=True)
 class Status:
+    """A device's birth or last will, checked."""
+
     device_id: str
     state: str
     session: int
@@ -60,6 +66,8 @@ class Status:
 
 @dataclass(frozen=True, slots=True)
 class Heartbeat:
+    """A device's heartbeat, checked."""
+
     device_id: str
     session: int | None
     document: str  # the heartbeat JSON, re-encoded compactly
@@ -126,6 +134,7 @@ def _document(device_id: str, leaf: str, payload: bytes) -> Parsed:
 
 
 def split_topic(topic: str, root: str) -> tuple[str | None, str, str]:
+    """(device ID, "", leaf) of a device topic under `root`; (None, "", "") if it is not one."""
     prefix = f"{root}/devices/"
     if not topic.startswith(prefix):
         return None, "", ""

@@ -9,6 +9,7 @@ from scanner.cli.kit import CommandError, command, parser, print_json
 
 @command
 def main(argv: list[str]) -> int:
+    """Run `checkpoint-ops migrate`: upgrade the schema in place."""
     p = parser("checkpoint-ops migrate", "Upgrade the ops database to this version's schema.")
     p.add_argument("--db", required=True, help="sqlite:///ops.db or postgresql://...")
     args = p.parse_args(argv)

@@ -25,10 +25,12 @@ def day_of(trusted_time: int) -> int:
 
 
 def name_of(day: int) -> str:
+    """The partition table name for a day number (days since 1970-01-01)."""
     return "events_" + (dt.date(1970, 1, 1) + dt.timedelta(days=day)).strftime("%Y%m%d")
 
 
 def day_of_name(name: str) -> int | None:
+    """The day number a partition table name stands for, None if it is not one."""
     match = _NAME.match(name)
     if match is None:
         return None
@@ -43,6 +45,7 @@ def wanted(days: Iterable[int], now: float) -> set[int]:
 
 
 def existing(conn: Any) -> set[int]:
+    """The day numbers that have a partition."""
     rows = conn.execute(
         "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
         " WHERE i.inhparent = 'events'::regclass"
@@ -85,6 +88,7 @@ def ensure(conn: Any, days: set[int]) -> None:
 
 
 def ahead(now: float) -> set[int]:
+    """The days that should have a partition by `now`: today and the days ahead."""
     today = day_of(int(now))
     return set(range(today, today + AHEAD_DAYS + 1))
 
@@ -102,4 +106,5 @@ def drop_before(conn: Any, cutoff_day: int) -> list[str]:
 
 
 def today(now: float | None = None) -> int:
+    """Today's day number (at `now`, or the wall clock)."""
     return day_of(int(time.time() if now is None else now))

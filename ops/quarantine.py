@@ -10,13 +10,15 @@ from typing import Any
 from ops import ingest
 from ops.db import DatabaseError, open_database
 from ops.store import Store
-from scanner.cli.kit import CommandError, command, parser, print_json
+from scanner.cli.kit import CommandError, command, echo, parser, print_json
 
 DEFAULT_ROOT = "checkpoint/v1"
 
 
 @dataclass(frozen=True, slots=True)
 class Replayed:
+    """What a replay came to: stored now, and still refused."""
+
     replayed: int  # now stored (or applied), marked replayed
     refused: int  # still not acceptable, left in quarantine
 
@@ -71,6 +73,7 @@ def replay(
 
 @command
 def main(argv: list[str]) -> int:
+    """Run `checkpoint-ops quarantine list|replay`."""
     p = parser("checkpoint-ops quarantine", "List or replay messages that were not stored.")
     p.add_argument("action", choices=("list", "replay"))
     p.add_argument("--db", required=True, help="sqlite:///ops.db or postgresql://...")
@@ -88,9 +91,9 @@ def main(argv: list[str]) -> int:
         if args.action == "list":
             for entry in pending(store, args.device):
                 if args.json:
-                    print(json.dumps(entry))
+                    echo(json.dumps(entry))
                 else:
-                    print(
+                    echo(
                         f"{entry['id']:>8} {entry['device_id'] or '-':20} {entry['reason']:28}"
                         f" {entry['bytes']:>8} B  {entry['topic']}"
                     )

@@ -43,6 +43,7 @@ def event_row(row: Mapping[str, Any], tz: tzinfo) -> dict[str, Any]:
 
 
 def contact_row(contact: Contact, tz: tzinfo) -> dict[str, Any]:
+    """A contact as a row of the report, in the zone `tz`."""
     return {
         "level": contact.level,
         "pass_id": contact.pass_id,
@@ -60,6 +61,7 @@ def contact_row(contact: Contact, tz: tzinfo) -> dict[str, Any]:
 
 
 def query_document(query: Query, tz: tzinfo) -> dict[str, Any]:
+    """A query as the report states it, in the zone `tz`."""
     return {
         "cases": list(query.cases),
         "from": format_time(query.start, tz),

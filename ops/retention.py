@@ -63,6 +63,7 @@ class Upkeep(threading.Thread):
         self._stop = stop
 
     def run(self) -> None:
+        """Make partitions ahead hourly and apply retention daily, until stopped."""
         last_retention = 0.0
         while True:
             try:
@@ -82,6 +83,7 @@ class Upkeep(threading.Thread):
 
 @command
 def main(argv: list[str]) -> int:
+    """Run `checkpoint-ops retention`: delete events older than N days."""
     p = parser("checkpoint-ops retention", "Delete events older than N days.")
     p.add_argument("--db", required=True, help="sqlite:///ops.db or postgresql://...")
     p.add_argument("--keep-days", type=int, default=DEFAULT_KEEP_DAYS, metavar="N")

@@ -35,6 +35,7 @@ class StoredScans:
         self.statements = 0
 
     def of_passes(self, pass_ids: Sequence[str], start: int, end: int, limit: int) -> list[Scan]:
+        """The scans of `pass_ids` in [start, end], at most `limit`."""
         found: list[Scan] = []
         for at in range(0, len(pass_ids), _PASS_CHUNK):
             chunk = list(pass_ids[at : at + _PASS_CHUNK])
@@ -49,6 +50,7 @@ class StoredScans:
         return found
 
     def at_checkpoints(self, windows: Sequence[tuple[str, int, int]], limit: int) -> list[Scan]:
+        """The scans at each (checkpoint, start, end) window, at most `limit`."""
         if not windows:
             return []
         if self.db.kind == "postgresql":

@@ -17,7 +17,7 @@ from typing import Any
 
 from ops.db import Database, DatabaseError, open_database
 from ops.store import Store
-from scanner.cli.kit import CommandError, command, parser, print_json
+from scanner.cli.kit import CommandError, command, echo, parser, print_json
 from scanner.demo.broker import Broker
 from scanner.trust.identity import device_id_for
 
@@ -26,6 +26,7 @@ _DEVICES_PER_PROCESS = 50
 
 @command
 def main(argv: list[str]) -> int:
+    """Run `checkpoint-ops simulate`: simulated devices through a collector."""
     p = parser("checkpoint-ops simulate", "Run simulated devices and report what was stored.")
     p.add_argument("--broker", help="mqtt://host:port; default: start a private Mosquitto")
     p.add_argument("--db", required=True, help="sqlite:///sim.db or postgresql://...")
@@ -51,7 +52,7 @@ def main(argv: list[str]) -> int:
         summary = _simulate(args, Path(tmp))
     if not args.json:
         for key, value in summary.items():
-            print(f"{key:>20}: {value}")
+            echo(f"{key:>20}: {value}")
     print_json(summary)
     exact = summary["stored"] == summary["produced"] and summary["gaps"] == 0
     return 0 if exact else 1

@@ -27,6 +27,8 @@ QUARANTINE_KEEP_BYTES = 1024 * 1024
 
 @dataclass(frozen=True, slots=True)
 class IngestResult:
+    """What storing one batch came to: inserted, duplicates, or why it was refused."""
+
     inserted: int
     duplicates: int
     refused: str | None = None
@@ -83,10 +85,12 @@ class Store:
         )
 
     def key(self, device_id: str) -> VerifyKey | None:
+        """The enrolled public key of `device_id`, None if not enrolled."""
         rows = self.db.query("SELECT public_key FROM devices WHERE device_id = ?", (device_id,))
         return VerifyKey(base64.b64decode(rows[0][0])) if rows else None
 
     def keys(self) -> dict[str, VerifyKey]:
+        """Every enrolled device's public key."""
         rows = self.db.query("SELECT device_id, public_key FROM devices")
         return {str(d): VerifyKey(base64.b64decode(k)) for d, k in rows}
 
@@ -223,9 +227,11 @@ class Store:
         return changed > 0
 
     def heartbeat(self, heartbeat: Heartbeat, now: float) -> None:
+        """Store one heartbeat."""
         self._heartbeats([heartbeat], now)
 
     def transient_alert(self, alert: TransientAlert, now: float) -> None:
+        """Record an alert the device sent directly (not through its outbox)."""
         self.db.execute(
             "INSERT INTO alerts (at, device_id, source, code, seq, detail)"
             " VALUES (?, ?, 'device', ?, NULL, ?)",
@@ -248,4 +254,5 @@ class Store:
         )
 
     def counters(self) -> dict[str, int]:
+        """The collector's counters by name."""
         return {str(name): int(n) for name, n in self.db.query("SELECT name, n FROM counters")}

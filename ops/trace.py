@@ -24,7 +24,7 @@ from ops.report import (
 )
 from ops.times import DEFAULT_ZONE, TimeFormatError, format_time, parse_duration, parse_time, zone
 from ops.views import TRACE_LIMIT, Views
-from scanner.cli.kit import CommandError, command, parser, print_json
+from scanner.cli.kit import CommandError, command, echo, parser, print_json
 
 _FORMAT = {"csv": "CSV", "json": "one JSON document"}
 
@@ -63,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
 
 @command
 def main(argv: list[str]) -> int:
+    """Run `checkpoint-ops trace`; a closed pipe (| head) ends it quietly."""
     try:
         return _main(argv)
     except BrokenPipeError:
@@ -132,9 +133,9 @@ def _main(argv: list[str]) -> int:
         print_json({"query": asked, "cut": cut, "events": shown})
     else:
         for row in shown:
-            print(json.dumps(row, ensure_ascii=False))
+            echo(json.dumps(row, ensure_ascii=False))
     if cut:
-        print(f"note: answer cut: {cut}", file=sys.stderr)
+        echo(f"note: answer cut: {cut}", err=True)
     return 0
 
 
@@ -148,13 +149,13 @@ def _print_contacts(args: argparse.Namespace, query: Query, answer: Answer, tz: 
         document = contacts_document(query, answer, tz)
         counts = ", ".join(f"{k}: {v}" for k, v in document["counts"].items())
         cases = ", ".join(f"{k} ({v} scans)" for k, v in document["case_scans"].items())
-        print(f"case {cases} in the window; {counts}")
+        echo(f"case {cases} in the window; {counts}")
         for c in document["contacts"]:
             flags = " uncertain clock" if c["uncertain"] else ""
-            print(
+            echo(
                 f"F{c['level']} {c['pass_id']} via {c['via']} at {c['checkpoint_id']}"
                 f" {c['contact_time']} (gap {c['gap']}, {c['copresences']}x,"
                 f" {'same lane' if c['same_unit'] else 'other lane'}){flags}"
             )
     if answer.cut:
-        print(f"note: answer cut: {answer.cut}", file=sys.stderr)
+        echo(f"note: answer cut: {answer.cut}", err=True)

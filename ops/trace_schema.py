@@ -41,6 +41,7 @@ _AUDIT = (
 
 
 def statements(kind: str) -> list[str]:
+    """The statements that add tracing's indexes and audit table for a `kind` database."""
     types = POSTGRES_TYPES if kind == "postgresql" else SQLITE_TYPES
     indexes = [_index(name, kind) for name in INDEX_NAMES]
     return [*indexes, *(statement.format(**types) for statement in _AUDIT)]

@@ -25,14 +25,17 @@ _SCANS_PER_TRIP = _BUS_SHARE * 35 * 4 + (1 - _BUS_SHARE) * 2 * 3.5
 
 
 def device_id(device: int) -> str:
+    """The device ID of synthetic device number `device`."""
     return f"cp-bench{device:08x}"
 
 
 def checkpoint_id(checkpoint: int) -> str:
+    """The checkpoint ID of synthetic checkpoint number `checkpoint`."""
     return f"CP-{checkpoint:04d}"
 
 
 def span_s(count: int) -> float:
+    """Seconds of traffic that `count` events make."""
     return count / EVENTS_PER_S
 
 

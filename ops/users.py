@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from scanner.cli.kit import CommandError, command, parser, print_json
+from scanner.cli.kit import CommandError, command, echo, parser, print_json
 from scanner.trust.files import atomic_write
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
@@ -29,6 +29,8 @@ TOKEN_PREFIX = "cpo_"  # recognisable in a secret scanner or a leaked paste
 
 
 class Role(StrEnum):
+    """What a user may see: ops or tracer."""
+
     OPS = "ops"  # the fleet, alerts and the audit of who traced whom
     TRACER = "tracer"  # the fleet, alerts and the tracing pages and API
 
@@ -46,18 +48,23 @@ class UsersFileError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class User:
+    """A named user and their role."""
+
     name: str
     role: Role
 
     def may(self, grant: str) -> bool:
+        """Whether the role grants `grant`."""
         return grant in GRANTS[self.role]
 
 
 def hash_token(token: str) -> str:
+    """The stored hash of a token."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 def new_token() -> str:
+    """A new random bearer token."""
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
@@ -82,6 +89,7 @@ class UsersFile:
         return found
 
     def names(self) -> dict[str, Role]:
+        """Every user's name and role."""
         self._load()
         return {name: role for name, (role, _) in self._users.items()}
 
@@ -99,6 +107,7 @@ class UsersFile:
 
 
 def read_users(path: Path) -> dict[str, tuple[Role, str]]:
+    """The users file's entries (name -> role, token hash); refuses one others can read."""
     try:
         mode = path.stat().st_mode
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
@@ -139,6 +148,7 @@ def _entries(path: Path) -> dict[str, dict[str, object]]:
 
 @command
 def main(argv: list[str]) -> int:
+    """Run `checkpoint-ops user`: add, list and remove users."""
     p = parser("checkpoint-ops user", "Add, list and remove dashboard and API users.")
     p.add_argument("--users", required=True, type=Path, help="the users file (created 0600)")
     sub = p.add_subparsers(dest="action", required=True)
@@ -181,5 +191,5 @@ def main(argv: list[str]) -> int:
     }
     _write(args.users, users)
     if args.token_file is None:
-        print(token)  # the only time it is shown: only its hash is kept
+        echo(token)  # the only time it is shown: only its hash is kept
     return 0

@@ -40,16 +40,20 @@ TRACE_CHECKPOINT_SQL = (
 
 @dataclass(frozen=True, slots=True)
 class Views:
+    """The read side over one database."""
+
     db: Database
     stale_after_s: float = DEFAULT_STALE_AFTER_S
 
     def trace_pass(self, pass_id: str, limit: int = TRACE_LIMIT) -> list[dict[str, Any]]:
+        """A pass's scans, newest first."""
         rows = self.db.query(TRACE_PASS_SQL, (pass_id, limit))
         return [dict(zip(TRACE_COLUMNS, row, strict=True)) for row in rows]
 
     def trace_checkpoint(
         self, checkpoint_id: str, start: int, end: int, limit: int = TRACE_LIMIT
     ) -> list[dict[str, Any]]:
+        """The scans at a checkpoint between `start` and `end`."""
         rows = self.db.query(TRACE_CHECKPOINT_SQL, (checkpoint_id, start, end, limit))
         return [dict(zip(TRACE_COLUMNS, row, strict=True)) for row in rows]
 
@@ -95,6 +99,7 @@ class Views:
         return result
 
     def alerts(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The latest alerts, newest first."""
         rows = self.db.query(
             "SELECT at, device_id, source, code, seq, detail FROM alerts ORDER BY at DESC LIMIT ?",
             (limit,),
@@ -103,6 +108,7 @@ class Views:
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
     def refusals(self) -> list[dict[str, Any]]:
+        """Refused messages by reason and device."""
         rows = self.db.query(
             "SELECT reason, device_id, n, first_at, last_at FROM refusals ORDER BY last_at DESC"
         )
@@ -141,6 +147,7 @@ class Views:
         return {"first_minute": first, "minutes": minutes, "checkpoints": series}
 
     def gaps(self) -> list[dict[str, Any]]:
+        """Streams with missing sequence numbers."""
         rows = self.db.query(
             "SELECT device_id, store, contiguous, highest, missing FROM streams"
             " WHERE missing > 0 ORDER BY device_id"
@@ -149,6 +156,7 @@ class Views:
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
     def counters(self) -> dict[str, int]:
+        """The collector's counters, with the total of missing events."""
         found = {str(name): int(n) for name, n in self.db.query("SELECT name, n FROM counters")}
         missing = self.db.query("SELECT COALESCE(SUM(missing), 0) FROM streams")
         found["gaps"] = int(missing[0][0])

@@ -45,6 +45,7 @@ DESCRIPTION = "Keys, passes and trust data for central ops; setup and checks for
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the `checkpoint-provision` subcommand named in `argv` (sys.argv by default)."""
     args = sys.argv[1:] if argv is None else argv
     return dispatch("checkpoint-provision", DESCRIPTION, SUBCOMMANDS, args)
 

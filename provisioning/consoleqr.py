@@ -47,6 +47,7 @@ def blocks(text: str) -> str:
 
 
 def write_png(path: Path, text: str, scale: int = 6) -> None:
+    """Write `text` as a QR PNG, each module `scale` pixels square."""
     image = _modules(text)
     big = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
     if not cv2.imwrite(str(path), big):

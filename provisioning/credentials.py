@@ -59,6 +59,7 @@ def _installed_serial(sysroot: Path) -> int:
 
 
 def install_credentials(args: argparse.Namespace) -> dict[str, Any]:
+    """Verify and open the unit's sealed credentials and install them; a summary."""
     unit, identity = load_unit(args.sysroot)
     try:
         credentials = open_sealed(

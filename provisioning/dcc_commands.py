@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from provisioning.issuer import write_png
-from scanner.cli.kit import CommandError, command, parse_instant, parser, print_json
+from scanner.cli.kit import CommandError, command, echo, parse_instant, parser, print_json
 from scanner.formats.hc1.cose import PrivateKey
 from scanner.formats.hc1.dsc import CertType, kid_of
 from scanner.formats.hc1.issue import DocumentSigner, dcc_document, issue, new_key, self_signed_dsc
@@ -53,6 +53,7 @@ def _load_signer(key_path: Path, cert_path: Path) -> DocumentSigner:
 
 @command
 def main_keygen(argv: list[str]) -> int:
+    """Run `checkpoint-provision dcc-keygen`: a DSC key and self-signed DSC."""
     p = parser(
         "checkpoint-provision dcc-keygen",
         "Create a DSC key (ES256 or PS256) and a self-signed DSC for test and demo DCCs.",
@@ -93,7 +94,7 @@ def main_keygen(argv: list[str]) -> int:
             {"kid": kid, "algorithm": args.algorithm, "key": str(key_path), "der": str(der_path)}
         )
     else:
-        print(f"DSC {kid} ({args.algorithm}): {key_path} (keep secret, mode 0600), {der_path}")
+        echo(f"DSC {kid} ({args.algorithm}): {key_path} (keep secret, mode 0600), {der_path}")
     return 0
 
 
@@ -119,6 +120,7 @@ def _event(kind: CertType, args: Any) -> dict[str, Any]:
 
 @command
 def main_issue(argv: list[str]) -> int:
+    """Run `checkpoint-provision dcc-issue`: a signed DCC as HC1 text and a PNG."""
     p = parser("checkpoint-provision dcc-issue", "Issue a signed EU DCC as HC1 text and a PNG.")
     p.add_argument("--dsc-key", required=True, type=Path, help="the DSC private key")
     p.add_argument("--dsc-cert", required=True, type=Path, help="the DSC as DER (for its kid)")
@@ -175,5 +177,5 @@ def main_issue(argv: list[str]) -> int:
             {"text": str(txt), "png": str(png), "chars": len(text), "qr_version": qr_version(text)}
         )
     else:
-        print(f"{args.kind} DCC: {txt} ({len(text)} chars, QR {qr_version(text)}), {png}")
+        echo(f"{args.kind} DCC: {txt} ({len(text)} chars, QR {qr_version(text)}), {png}")
     return 0

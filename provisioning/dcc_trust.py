@@ -19,7 +19,7 @@ from typing import Any
 
 from nacl.signing import SigningKey
 
-from scanner.cli.kit import CommandError, command, parse_instant, parser, print_json
+from scanner.cli.kit import CommandError, command, echo, parse_instant, parser, print_json
 from scanner.errors import KeyFileError
 from scanner.formats.hc1.dsc import KID_LENGTH, DscError, Signer, load_der
 from scanner.formats.hc1.rules import RuleError
@@ -81,6 +81,7 @@ def gateway_signers(entries: Any, source: str) -> tuple[list[Signer], list[str]]
 
 @command
 def main_signers(argv: list[str]) -> int:
+    """Run `checkpoint-provision dcc-signers`: sign the DSC list."""
     p = parser(
         "checkpoint-provision dcc-signers",
         "Sign the DSC list (EU DCC signer certificates) with the dcc role key.",
@@ -144,8 +145,8 @@ def main_signers(argv: list[str]) -> int:
         print_json(summary)
     else:
         for line in skipped:
-            print(f"skipped {line}")
-        print(f"DSC list v{args.version}: {len(signers)} DSCs, {args.out}")
+            echo(f"skipped {line}")
+        echo(f"DSC list v{args.version}: {len(signers)} DSCs, {args.out}")
     return 0
 
 
@@ -170,6 +171,7 @@ def _value_sets(path: Path | None) -> dict[str, list[str]]:
 
 @command
 def main_rules(argv: list[str]) -> int:
+    """Run `checkpoint-provision dcc-rules`: sign the entry rules."""
     p = parser(
         "checkpoint-provision dcc-rules",
         "Sign the checkpoint's entry rules (DCC Gateway format) with the dcc role key.",
@@ -209,7 +211,7 @@ def main_rules(argv: list[str]) -> int:
         "bytes": len(data),
         "out": str(args.out),
     }
-    print_json(summary) if args.json else print(
+    print_json(summary) if args.json else echo(
         f"rule set v{args.version}: {len(rules)} rules, {args.out}"
     )
     return 0

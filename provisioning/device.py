@@ -29,7 +29,7 @@ from provisioning.sysroot import (
     service_owner,
     stage,
 )
-from scanner.cli.kit import CommandError, command, format_instant, parser, print_json
+from scanner.cli.kit import CommandError, command, echo, format_instant, parser, print_json
 from scanner.config.load import parse
 from scanner.decide.verify import verify_text
 from scanner.errors import BundleError, ConfigError, KeyFileError
@@ -165,6 +165,7 @@ def _installed_bundle_is_newer(path: Path, bundle: TrustBundle, root_pub: Path) 
 
 
 def init(args: argparse.Namespace) -> dict[str, Any]:
+    """Set up a unit's sysroot: configuration, trust and identity key; a summary."""
     root_text, bundle, card = _inputs(args)
     try:
         parse_broker_url(args.broker)
@@ -241,6 +242,7 @@ def _device_tree(sysroot: Path, name: str) -> str | None:
 
 
 def enroll(args: argparse.Namespace) -> dict[str, Any]:
+    """Write the unit's signed enrollment request; the request."""
     config, identity = load_unit(args.sysroot)
     fields = {
         "hardware": {
@@ -327,6 +329,7 @@ def _parser() -> argparse.ArgumentParser:
 
 @command
 def main(argv: list[str]) -> int:
+    """Run `checkpoint-provision device init|enroll|install-credentials`."""
     args = _parser().parse_args(argv)
     if args.action == "init":
         summary = init(args)
@@ -334,7 +337,7 @@ def main(argv: list[str]) -> int:
             print_json(summary)
         else:
             state = "provisioned" if summary["changed"] else "already provisioned, unchanged"
-            print(
+            echo(
                 f"device {summary['device_id']} {state}: {args.sysroot / 'etc/checkpoint-scanner'}"
             )
         return 0
@@ -344,7 +347,7 @@ def main(argv: list[str]) -> int:
     if args.json:
         print_json(summary)
     else:
-        print(f"credentials for {summary['username']} installed ({summary['password_file']})")
+        echo(f"credentials for {summary['username']} installed ({summary['password_file']})")
     return 0
 
 
@@ -358,11 +361,11 @@ def _print_request(args: argparse.Namespace, request: dict[str, Any]) -> int:
         if args.json:
             print_json({"device_id": request["device_id"], "out": str(args.out)})
         else:
-            print(f"enrollment request for {request['device_id']} written to {args.out}")
+            echo(f"enrollment request for {request['device_id']} written to {args.out}")
     else:
-        print(compact)
+        echo(compact)
     if args.png is not None:
         consoleqr.write_png(args.png, compact)
     if args.qr:
-        print(consoleqr.blocks(compact))
+        echo(consoleqr.blocks(compact))
     return 0

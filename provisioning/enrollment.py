@@ -19,6 +19,7 @@ from provisioning.sealed import Credentials, new_serial, seal
 from scanner.cli.kit import (
     CommandError,
     command,
+    echo,
     format_instant,
     parse_instant,
     parser,
@@ -147,6 +148,7 @@ def _accept_parser() -> argparse.ArgumentParser:
 
 @command
 def main_accept(argv: list[str]) -> int:
+    """Run `checkpoint-provision enroll-accept`: check a request, seal the credentials."""
     args = _accept_parser().parse_args(argv)
     if args.broker is not None:
         try:
@@ -206,8 +208,8 @@ def main_accept(argv: list[str]) -> int:
     if args.json:
         print_json(summary)
     else:
-        print(f"accepted {request.device_id} ({request.checkpoint_id}): sealed to {args.out}")
-        print(f"reload Mosquitto to pick up {args.mosquitto_passwd} and {args.mosquitto_acl}")
+        echo(f"accepted {request.device_id} ({request.checkpoint_id}): sealed to {args.out}")
+        echo(f"reload Mosquitto to pick up {args.mosquitto_passwd} and {args.mosquitto_acl}")
     return 0
 
 

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 from nacl.signing import SigningKey
 
-from scanner.cli.kit import CommandError, command, parse_instant, parser, print_json
+from scanner.cli.kit import CommandError, command, echo, parse_instant, parser, print_json
 from scanner.errors import ClaimsError, KeyFileError
 from scanner.formats.cose import sign1
 from scanner.formats.cp1 import qrtext
@@ -27,6 +27,7 @@ def issue_pass(issuer: SigningKey, info: PassInfo) -> str:
 
 
 def write_png(path: Path, image: np.ndarray) -> None:
+    """Write `image` as a PNG, or raise CommandError."""
     if not cv2.imwrite(str(path), image):
         raise CommandError(f"cannot write {path}")
 
@@ -40,6 +41,7 @@ def _signing_key(path: Path) -> SigningKey:
 
 @command
 def main_issue(argv: list[str]) -> int:
+    """Run `checkpoint-provision issue`: a signed pass as QR text and a PNG."""
     p = parser("checkpoint-provision issue", "Issue a signed pass as QR text and a PNG.")
     p.add_argument("--issuer-key", required=True, type=Path, help="the issuer's private key")
     p.add_argument("--pass-id", required=True, help="the pass ID (cti), unique per pass")
@@ -97,12 +99,13 @@ def main_issue(argv: list[str]) -> int:
             }
         )
     else:
-        print(f"pass {info.pass_id}: {txt} ({len(text)} chars, QR {qr_version(text)}-Q), {png}")
+        echo(f"pass {info.pass_id}: {txt} ({len(text)} chars, QR {qr_version(text)}-Q), {png}")
     return 0
 
 
 @command
 def main_trust_bundle(argv: list[str]) -> int:
+    """Run `checkpoint-provision trust-bundle`: build and sign a trust bundle."""
     p = parser(
         "checkpoint-provision trust-bundle", "Build and sign a trust bundle with the root key."
     )
@@ -183,12 +186,13 @@ def main_trust_bundle(argv: list[str]) -> int:
         "bytes": len(data),
         "out": str(args.out),
     }
-    print_json(summary) if args.json else print(f"trust bundle v{args.version}: {args.out}")
+    print_json(summary) if args.json else echo(f"trust bundle v{args.version}: {args.out}")
     return 0
 
 
 @command
 def main_revoke(argv: list[str]) -> int:
+    """Run `checkpoint-provision revoke`: sign a revocation update."""
     p = parser("checkpoint-provision revoke", "Sign a revocation update (a delta by default).")
     p.add_argument("--revocation-key", required=True, type=Path, help="the revocation private key")
     p.add_argument(
@@ -229,5 +233,5 @@ def main_revoke(argv: list[str]) -> int:
         "snapshot": args.snapshot,
         "out": str(args.out),
     }
-    print_json(summary) if args.json else print(f"revocation update {args.serial}: {args.out}")
+    print_json(summary) if args.json else echo(f"revocation update {args.serial}: {args.out}")
     return 0

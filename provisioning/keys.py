@@ -6,7 +6,7 @@ from pathlib import Path
 
 from nacl.signing import SigningKey
 
-from scanner.cli.kit import CommandError, command, parser, print_json
+from scanner.cli.kit import CommandError, command, echo, parser, print_json
 from scanner.errors import KeyFileError
 from scanner.trust.keys import kid_hex, public_key_text, write_private_key
 
@@ -30,6 +30,7 @@ def generate(out: Path) -> tuple[Path, Path, str]:
 
 @command
 def main(argv: list[str]) -> int:
+    """Run `checkpoint-provision keygen`: an Ed25519 key pair for a role."""
     p = parser("checkpoint-provision keygen", "Generate an Ed25519 key pair for a role.")
     p.add_argument("--role", required=True, choices=ROLES, help="what the key will sign")
     p.add_argument(
@@ -41,5 +42,5 @@ def main(argv: list[str]) -> int:
     if args.json:
         print_json({"role": args.role, "kid": kid, "private": str(private), "public": str(public)})
     else:
-        print(f"{args.role} key {kid}: {private} (keep secret, mode 0600), {public}")
+        echo(f"{args.role} key {kid}: {private} (keep secret, mode 0600), {public}")
     return 0

@@ -20,7 +20,7 @@ from provisioning import sandbox
 from provisioning import selftest_hw as hw
 from provisioning.selftest_hw import Check
 from provisioning.sysroot import CONFIG_PATH, TEST_CARD_PATH, on_unit
-from scanner.cli.kit import EXIT_FAILED, EXIT_OK, command, format_instant, parser, print_json
+from scanner.cli.kit import EXIT_FAILED, EXIT_OK, command, echo, format_instant, parser, print_json
 from scanner.config.load import Config, load
 from scanner.demo import samples
 from scanner.errors import (
@@ -311,6 +311,7 @@ def _summary(checks: list[Check]) -> str:
 
 @command
 def main(argv: list[str]) -> int:
+    """Run `checkpoint-provision selftest`: the roadside checklist."""
     p = parser(
         "checkpoint-provision selftest", "Check this unit end to end before leaving it.", STATUSES
     )
@@ -369,7 +370,7 @@ def main(argv: list[str]) -> int:
         )
     else:
         for check in checks:
-            print(f"{check.status.upper():5} {check.name:13} {check.detail}")
+            echo(f"{check.status.upper():5} {check.name:13} {check.detail}")
         verdict = "unit OK" if ok else f"unit NOT OK: fix the {' and '.join(failing)} lines"
-        print(f"{verdict} ({_summary(checks)})")
+        echo(f"{verdict} ({_summary(checks)})")
     return EXIT_OK if ok else EXIT_FAILED

@@ -49,6 +49,7 @@ class Check:
     data: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
+        """The check as a JSON object for the report."""
         out: dict[str, Any] = {"name": self.name, "status": self.status, "detail": self.detail}
         if self.data:
             out["data"] = self.data
@@ -95,6 +96,7 @@ def lights(config: LightsConfig, confirm: bool, factory: Any, mock: bool) -> Che
 
 
 def rate(config: Config) -> float:
+    """The frame rate the configured camera runs at."""
     camera = config.camera
     if camera.source == "picamera2":
         return camera.picamera2.fps

@@ -27,7 +27,7 @@ def on_unit(sysroot: Path, device_path: Path) -> Path:
 
 
 def service_owner(sysroot: Path) -> tuple[int, int] | None:
-    """uid and gid of the service user in the unit's own /etc/passwd, when run as root.
+    """Uid and gid of the service user in the unit's own /etc/passwd, when run as root.
 
     Read from the sysroot rather than the host's user database: a mounted image
     may number its users differently from the machine preparing it.
@@ -49,6 +49,7 @@ def service_owner(sysroot: Path) -> tuple[int, int] | None:
 
 
 def read_optional(path: Path) -> bytes | None:
+    """The file's bytes, None if it does not exist."""
     try:
         return path.read_bytes()
     except FileNotFoundError:
@@ -136,6 +137,7 @@ def load_unit(sysroot: Path) -> tuple[Config, Identity]:
 
 
 def commit(staging: Staging, action: str) -> None:
+    """Commit the staged files, or abort them and raise CommandError."""
     try:
         staging.commit()
     except OSError as exc:
@@ -144,6 +146,7 @@ def commit(staging: Staging, action: str) -> None:
 
 
 def stage(staging: Staging, files: dict[Path, tuple[bytes, int, bool]], action: str) -> None:
+    """Stage `files` (path -> data, mode, owned by the service user), or abort and raise."""
     try:
         for path, (data, mode, owned) in files.items():
             staging.file(path, data, mode, owned)

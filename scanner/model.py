@@ -132,10 +132,12 @@ class Verdict:
 
     @property
     def accepted(self) -> bool:
+        """Whether the outcome is accept."""
         return self.outcome is Outcome.ACCEPT
 
     @property
     def pass_id(self) -> str | None:
+        """The pass ID, None where the pass was not read."""
         return self.info.pass_id if self.info is not None else None
 
     @property
@@ -186,6 +188,7 @@ class Health:
 
     @property
     def reasons(self) -> tuple[str, ...]:
+        """Why the unit is not idle, as short codes (no_camera, ...)."""
         found = []
         if not self.camera_ok:
             found.append("no_camera")
@@ -203,6 +206,7 @@ class Health:
 
     @property
     def state(self) -> DeviceState:
+        """The device state the lamps show for this health."""
         if not self.camera_ok:
             return DeviceState.FAULT
         return DeviceState.DEGRADED if self.reasons else DeviceState.IDLE

@@ -49,12 +49,16 @@ def invalid(field: str, message: str) -> RequestValidationError:
 
 
 class Me(BaseModel):
+    """The user asking, their role and the tracing zone."""
+
     name: str
     role: str
     zone: str
 
 
 class ContactOut(BaseModel):
+    """One contact in a tracing answer."""
+
     level: int
     pass_id: str
     via: str
@@ -70,6 +74,8 @@ class ContactOut(BaseModel):
 
 
 class ContactsOut(BaseModel):
+    """A contact tracing answer: the query, contacts, case scans and any cut."""
+
     query: dict[str, Any]
     cut: str | None
     case_scans: dict[str, int]
@@ -78,17 +84,22 @@ class ContactsOut(BaseModel):
 
 
 class EventsOut(BaseModel):
+    """A pass or checkpoint trace: the query, its events and any cut."""
+
     query: dict[str, Any]
     cut: str | None
     events: list[dict[str, Any]]
 
 
 class AuditOut(BaseModel):
+    """Entries of the tracing audit, newest first."""
+
     entries: list[dict[str, Any]]
 
 
 @router.get("/me", response_model=Me)
 def me(request: Request, user: Annotated[User, Depends(fleet_user)]) -> Me:
+    """Who the token or session belongs to, and the tracing zone."""
     return Me(name=user.name, role=user.role.value, zone=site(request).zone_name)
 
 
@@ -100,11 +111,13 @@ def snapshot(request: Request) -> Response:
 
 @router.get("/fleet", dependencies=[Depends(fleet_user)])
 def fleet(request: Request) -> list[dict[str, Any]]:
+    """Every device's latest state."""
     return site(request).views.fleet()
 
 
 @router.get("/alerts", dependencies=[Depends(fleet_user)])
 def alerts(request: Request) -> list[dict[str, Any]]:
+    """The latest alerts, newest first."""
     return site(request).views.alerts()
 
 
@@ -237,6 +250,7 @@ def audit(
 def csv_response(
     columns: tuple[str, ...], rows: list[dict[str, Any]], cut: str | None, name: str
 ) -> Response:
+    """A CSV download of `rows`, with a note row where the answer was cut."""
     out = io.StringIO()
     write_csv(out, columns, rows, cut)
     return Response(
@@ -248,6 +262,7 @@ def csv_response(
 
 @router.get("/trace/pass.csv", response_class=Response)
 def trace_pass_csv(request: Request, user: Tracer, pass_id: Text) -> Response:
+    """A pass's scans as CSV (audited)."""
     answer = events(request, user, "pass", {"pass_id": pass_id})
     return csv_response(EVENT_COLUMNS, answer.events, answer.cut, "pass.csv")
 
@@ -260,6 +275,7 @@ def trace_checkpoint_csv(
     start: Annotated[Instant, Param(alias="from")],
     end: Annotated[Instant, Param(alias="to")],
 ) -> Response:
+    """The passes scanned at a checkpoint in a window, as CSV (audited)."""
     asked = {"checkpoint_id": checkpoint_id, "from": start, "to": end}
     answer = events(request, user, "checkpoint", asked)
     return csv_response(EVENT_COLUMNS, answer.events, answer.cut, "checkpoint.csv")

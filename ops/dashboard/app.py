@@ -34,6 +34,7 @@ Tracer = Annotated[User, Depends(tracer)]
 
 
 def create_app(state: Site) -> FastAPI:
+    """The dashboard's ASGI app over `state`: pages, static files, live stream and API."""
     # No /docs or /redoc: FastAPI's pages load Swagger UI from a CDN. The spec stays.
     app = FastAPI(
         title="Checkpoint ops API",
@@ -65,11 +66,14 @@ def create_app(state: Site) -> FastAPI:
         return HTMLResponse(pages.message(None, "Refused" if exc.status_code == 403 else text,
                                           text), exc.status_code, headers=exc.headers)  # fmt: skip
 
+    _login_pages(app)
     _pages(app)
     return app
 
 
-def _pages(app: FastAPI) -> None:
+def _login_pages(app: FastAPI) -> None:
+    """Static files and logging in and out: what a visitor without a session may reach."""
+
     @app.get("/static/{name}", include_in_schema=False)
     def static(name: str) -> Response:
         found = assets.FILES.get(f"/static/{name}")
@@ -106,6 +110,10 @@ def _pages(app: FastAPI) -> None:
         answer = RedirectResponse("/login", 303)
         answer.delete_cookie(COOKIE, httponly=True, samesite="strict")
         return answer
+
+
+def _pages(app: FastAPI) -> None:
+    """The fleet, tracing and audit pages, each behind its role."""
 
     @app.get("/", include_in_schema=False)
     def index(user: Fleet) -> HTMLResponse:

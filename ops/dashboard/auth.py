@@ -35,11 +35,13 @@ class LoginThrottle:
         return 0.0 if used <= self.allowed - 1 else (used - self.allowed + 1) * self.refill_s
 
     def failed(self, client: str, now: float) -> None:
+        """Count one failed login from `client`."""
         self._buckets[client] = (self._level(client, now) + 1, now)
         if len(self._buckets) > 10_000:  # a scan of many addresses cannot grow this forever
             self._buckets = {c: v for c, v in self._buckets.items() if self._level(c, now) > 0}
 
     def succeeded(self, client: str) -> None:
+        """Forget `client`'s failed logins."""
         self._buckets.pop(client, None)
 
 
@@ -71,6 +73,7 @@ class Gate:
         return user
 
     def new_session(self, user: User) -> str:
+        """Open a login session for `user`; its cookie value."""
         session = secrets.token_urlsafe(32)
         with self._lock:
             now = time.time()
@@ -79,6 +82,7 @@ class Gate:
         return session
 
     def session_user(self, session: str) -> User | None:
+        """The user of a live session, None if unknown or expired."""
         with self._lock:
             user, until = self._sessions.get(session, (None, 0.0))
         if user is None or until <= time.time():
@@ -87,5 +91,6 @@ class Gate:
         return user if self.users.names().get(user.name) == user.role else None
 
     def end_session(self, session: str) -> None:
+        """End a session (log out)."""
         with self._lock:
             self._sessions.pop(session, None)

@@ -15,6 +15,7 @@ from scanner.cli.kit import CommandError, command, parser
 
 @command
 def main(argv: list[str]) -> int:
+    """Run `checkpoint-ops dashboard`: serve the dashboard until SIGTERM or Ctrl-C."""
     p = parser("checkpoint-ops dashboard", "Serve the live fleet dashboard, tracing and its API.")
     p.add_argument("--db", required=True, help="sqlite:///ops.db or postgresql://...")
     p.add_argument("--listen", default="127.0.0.1:8080", help="HOST:PORT (loopback by default)")

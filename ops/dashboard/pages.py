@@ -40,6 +40,7 @@ def _page(title: str, body: str, *, scripts: tuple[str, ...] = ()) -> str:
 
 
 def login(*, failed: bool = False, wait_s: int = 0) -> str:
+    """The login page, noting a wrong token or the wait after too many."""
     note = '<p class="bad" id="login-failed">Wrong token.</p>' if failed else ""
     if wait_s:
         note = f'<p class="bad" id="login-throttled">Too many wrong tokens: wait {wait_s} s.</p>'
@@ -153,6 +154,7 @@ def _table(answer: dict[str, Any], csv_link: str) -> str:
 
 
 def audit(user: User, entries: list[dict[str, Any]]) -> str:
+    """The audit page: who traced what, when."""
     keys = ("at", "user_name", "role", "action", "row_count", "cut", "client", "query")
     head = "".join(f"<th>{escape(k)}</th>" for k in keys)
     body = "".join(

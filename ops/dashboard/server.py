@@ -38,9 +38,11 @@ class RunningDashboard:
 
     @property
     def refused(self) -> int:
+        """Requests refused for a missing or wrong token."""
         return self.site.gate.refused
 
     def shutdown(self) -> None:
+        """Stop serving and wait for the server thread."""
         self.site.stopping.set()
         self.server.should_exit = True
         self._thread.join(10)
@@ -55,6 +57,7 @@ def _wait_started(server: uvicorn.Server, thread: threading.Thread) -> bool:
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
+    """HOST:PORT as (host, port); ValueError if it is not one."""
     host, _, port = listen.rpartition(":")
     if not host or not port.isdigit():
         raise ValueError(f"--listen {listen!r}: expected HOST:PORT, e.g. 127.0.0.1:8080")

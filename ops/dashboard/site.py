@@ -24,6 +24,8 @@ _SNAPSHOT_TTL_S = 0.4  # every open page's stream reads through one shared snaps
 
 @dataclass
 class Site:
+    """What every request shares: views, users, audit, zone and the snapshot cache."""
+
     views: Views
     gate: Gate
     auditor: Auditor
@@ -34,6 +36,7 @@ class Site:
     _snapshot: tuple[float, str] = (0.0, "")
 
     def snapshot(self) -> str:
+        """The fleet snapshot document, cached for a moment so many viewers cost one read."""
         with self._lock:
             at, cached = self._snapshot
             if time.monotonic() - at < _SNAPSHOT_TTL_S and cached:
@@ -55,11 +58,13 @@ class Site:
 
 
 def site(request: Request) -> Site:
+    """The Site the app serves."""
     found: Site = request.app.state.site
     return found
 
 
 def client_of(request: Request) -> str:
+    """The client's address, for throttling and the audit."""
     return request.client.host if request.client else "unknown"
 
 

@@ -31,5 +31,6 @@ BENCHES = {
 
 
 def main(argv: list[str]) -> int:
+    """Run the benchmark named by argv[0]; `--help` lists them."""
     description = "Benchmarks: each prints the project beside a reference, and its target."
     return dispatch("checkpoint-scanner bench", description, BENCHES, argv)

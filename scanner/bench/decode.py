@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import zxingcpp
 
 from scanner.bench.targets import Target, judged, lines
 from scanner.camera.images import load_gray
-from scanner.cli.kit import command
+from scanner.cli.kit import command, echo
 from scanner.cli.kit import parser as kit_parser
 from scanner.decide.decode import Decoder
 from scanner.errors import ImageError
@@ -25,10 +24,12 @@ QR = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
 
 
 def bare(gray: np.ndarray) -> list[zxingcpp.Barcode]:
+    """Decode with the bare zxing-cpp call: the reference the decoder is held to."""
     return zxingcpp.read_barcodes(gray, formats=QR, text_mode=zxingcpp.TextMode.Plain)
 
 
 def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile of `values`, 0 for none."""
     return float(np.percentile(values, q)) if values else 0.0
 
 
@@ -70,13 +71,14 @@ def measure(path: Path, decoder: Decoder, repeat: int) -> tuple[bool, bool, floa
 
 @command
 def main(argv: list[str]) -> int:
+    """Run `bench decode`: decoder and bare call over a labelled corpus."""
     parser = kit_parser("checkpoint-scanner bench decode", (__doc__ or "").split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, required=True, help="folder of image + .txt pairs")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per image (median)")
     parser.add_argument("--json", action="store_true", help="print JSON only")
     args = parser.parse_args(argv)
     if not args.corpus.is_dir():
-        print(f"error: {args.corpus} is not a directory", file=sys.stderr)
+        echo(f"error: {args.corpus} is not a directory", err=True)
         return 2
     decoder = Decoder()
     folders: dict[str, list[tuple[bool, bool, float, float]]] = {}
@@ -90,7 +92,7 @@ def main(argv: list[str]) -> int:
             try:
                 row = measure(path, decoder, max(1, args.repeat))
             except ImageError as e:
-                print(f"error: {path.name}: {e}", file=sys.stderr)
+                echo(f"error: {path.name}: {e}", err=True)
                 errors += 1
                 continue
             folders.setdefault(str(folder.relative_to(args.corpus)) or ".", []).append(row)
@@ -103,12 +105,12 @@ def main(argv: list[str]) -> int:
         [Target("total.decoded", ">=", 110), Target("total.decoded", ">=", total["bare_decoded"])],
     )
     if args.json:
-        print(json.dumps(report, indent=2))
+        echo(json.dumps(report, indent=2))
     else:
         for name, s in [*per_folder.items(), ("total", total)]:
-            print(
+            echo(
                 f"{name:>12}  {s['decoded']}/{s['images']} (bare {s['bare_decoded']})  "
                 f"p50 {s['ms_p50']} ms  p95 {s['ms_p95']} ms  (bare p50 {s['bare_ms_p50']} ms)"
             )
-        print("\n".join(lines(report)))
+        echo("\n".join(lines(report)))
     return 0

@@ -13,7 +13,7 @@ from scanner.camera.config import PicamConfig, SyntheticConfig
 from scanner.camera.latest import FrameGrabber
 from scanner.camera.picam import PicamSource
 from scanner.camera.synthetic import SyntheticSource
-from scanner.cli.kit import command
+from scanner.cli.kit import command, echo
 from scanner.cli.kit import parser as kit_parser
 from scanner.decide.debounce import Debouncer
 from scanner.decide.decode import Decoder
@@ -33,11 +33,13 @@ class PacedFrames:
         self._next_at = 0.0
 
     def open(self) -> None:
+        """Start the frame clock from now."""
         self._closing.clear()
         self._index = 0
         self._next_at = time.monotonic()
 
     def read(self) -> Frame:
+        """The next frame, paced to the configured rate."""
         delay = self._next_at - time.monotonic()
         if delay > 0 and self._closing.wait(delay):
             raise SourceError("closed")
@@ -48,6 +50,7 @@ class PacedFrames:
         return frame
 
     def close(self) -> None:
+        """Wake a waiting read so it ends."""
         self._closing.set()
 
 
@@ -87,6 +90,7 @@ def run(source: FrameSource, seconds: float, fps: float) -> dict[str, object]:
 
 @command
 def main(argv: list[str]) -> int:
+    """Run `bench device`: the scan loop's frame rate and CPU share on a Pi."""
     parser = kit_parser("checkpoint-scanner bench device", (__doc__ or "").split("\n\n")[0])
     parser.add_argument(
         "--source",
@@ -109,7 +113,7 @@ def main(argv: list[str]) -> int:
     try:
         report = run(source, args.seconds, args.fps)
     except SourceError as e:
-        print(json.dumps({"error": str(e)}))
+        echo(json.dumps({"error": str(e)}))
         return 1
-    print(json.dumps(report, indent=2))
+    echo(json.dumps(report, indent=2))
     return 0 if report["ok"] else 1

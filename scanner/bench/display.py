@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 
 from scanner.bench.targets import Target, judged, lines
-from scanner.cli.kit import CommandError, command, parser, print_json
+from scanner.cli.kit import CommandError, command, echo, parser, print_json
 from scanner.decide.verify import verify_text
 from scanner.demo.samples import build
 from scanner.display.oled import OledSurface
@@ -75,6 +75,7 @@ def _handoff_us(verdicts: list[Verdict], calls: int) -> list[float]:
 
 @command
 def main(argv: list[str]) -> int:
+    """Run `bench display`: the display's cost on the scan thread and per draw."""
     p = parser("checkpoint-scanner bench display", __doc__ or "")
     p.add_argument("--calls", type=int, default=300, help="screens drawn per timing")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
@@ -119,6 +120,6 @@ def main(argv: list[str]) -> int:
         print_json(report)
     else:
         for key, value in result.items():
-            print(f"{key:<24}{value}")
-        print("\n".join(lines(report)))
+            echo(f"{key:<24}{value}")
+        echo("\n".join(lines(report)))
     return 0

@@ -10,7 +10,6 @@ alone on an idle process. Figures are printed side by side; nothing is asserted.
 from __future__ import annotations
 
 import json
-import sys
 import tempfile
 import threading
 import time
@@ -23,7 +22,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from scanner.bench.frames import NOW, sample_trust
 from scanner.camera.synthetic import render_code
-from scanner.cli.kit import command, parser
+from scanner.cli.kit import command, echo, parser
 from scanner.decide.decode import Decoder
 from scanner.decide.verify import verify_text
 from scanner.demo.broker import Broker
@@ -131,6 +130,7 @@ def _publish(broker: Broker, topic: str, payload: bytes) -> None:
 
 
 def measure(entries: int, events: int, window_s: float, tmp: Path) -> dict[str, object]:
+    """PUBACK delays and frame times while `entries` revocations are applied."""
     broker = Broker(tmp / "broker")
     broker.start()
     try:
@@ -192,6 +192,7 @@ def measure(entries: int, events: int, window_s: float, tmp: Path) -> dict[str, 
 
 @command
 def main(argv: list[str]) -> int:
+    """Run `bench downlink`: uplink and scan thread while a large update applies."""
     p = parser("checkpoint-scanner bench downlink", __doc__ or "")
     p.add_argument("--entries", type=int, default=1_000_000, help="revoked IDs in the update")
     p.add_argument("--events", type=int, default=400_000, help="upload backlog")
@@ -200,17 +201,17 @@ def main(argv: list[str]) -> int:
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     args = p.parse_args(argv)
     if args.entries < 1 or args.events < 1 or args.window <= 0:
-        print("error: --entries, --events and --window must be positive", file=sys.stderr)
+        echo("error: --entries, --events and --window must be positive", err=True)
         return 2
     try:
         with tempfile.TemporaryDirectory(prefix="bench-downlink-", dir=args.dir) as tmp:
             result = measure(args.entries, args.events, args.window, Path(tmp))
     except (OSError, RuntimeError, TimeoutError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        echo(f"error: {exc}", err=True)
         return 1
     if args.json:
-        print(json.dumps(result))
+        echo(json.dumps(result))
     else:
         for key, value in result.items():
-            print(f"{key}: {value}")
+            echo(f"{key}: {value}")
     return 0

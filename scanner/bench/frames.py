@@ -10,7 +10,7 @@ import zxingcpp
 
 from scanner.bench.targets import Target, judged, lines
 from scanner.camera.synthetic import background, render_code
-from scanner.cli.kit import command
+from scanner.cli.kit import command, echo
 from scanner.cli.kit import parser as kit_parser
 from scanner.decide.decode import Decoder
 from scanner.decide.verify import verify_text
@@ -78,6 +78,7 @@ def compare(gray: np.ndarray, decoder: Decoder, iterations: int) -> dict[str, fl
 
 @command
 def main(argv: list[str]) -> int:
+    """Run `bench frames`: the decode step and bare call on camera-sized frames."""
     parser = kit_parser("checkpoint-scanner bench frames", (__doc__ or "").split("\n\n")[0])
     parser.add_argument("--iterations", type=int, default=300, help="frames timed per case")
     parser.add_argument("--seed", type=int, default=0, help="which synthetic scene")
@@ -100,9 +101,9 @@ def main(argv: list[str]) -> int:
     ]
     result = judged(report, targets)
     if args.json:
-        print(json.dumps(result, indent=2))
+        echo(json.dumps(result, indent=2))
     else:
         for name, r in report.items():
-            print(f"{name:>16}  {r['ms_p50']} ms  bare {r['bare_ms_p50']} ms  x{r['ratio']}")
-        print("\n".join(lines(result)))
+            echo(f"{name:>16}  {r['ms_p50']} ms  bare {r['bare_ms_p50']} ms  x{r['ratio']}")
+        echo("\n".join(lines(result)))
     return 0

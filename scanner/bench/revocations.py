@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from scanner.bench.targets import Target, judged, lines
-from scanner.cli.kit import command
+from scanner.cli.kit import command, echo
 from scanner.cli.kit import parser as kit_parser
 from scanner.cli.progress import Progress
 from scanner.trust.revocation_set import RevocationSet, pass_id_key
@@ -198,16 +198,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
     args = parser.parse_args(argv)
     if args.entries < 1 or args.reference_entries < 1 or args.lookups < 2:
-        print(
-            "error: --entries, --reference-entries and --lookups must be positive", file=sys.stderr
-        )
+        echo("error: --entries, --reference-entries and --lookups must be positive", err=True)
         return 2
     progress = Progress("bench revocations", stages=5)
     measured = _measure(args.entries, args.reference_entries, args.lookups, progress)
     figures = judged(measured, TARGETS)
     if args.json:
-        print(json.dumps(figures))
+        echo(json.dumps(figures))
     else:
         shown = {k: v for k, v in figures.items() if k not in ("targets", "targets_met")}
-        print(_table(shown) + "\n" + "\n".join(lines(figures)))
+        echo(_table(shown) + "\n" + "\n".join(lines(figures)))
     return 0

@@ -22,6 +22,7 @@ class Target:
     limit: float
 
     def judge(self, report: Mapping[str, object]) -> dict[str, object]:
+        """This target's figure in `report`, the target and whether it was met."""
         value: object = report
         for part in self.figure.split("."):
             value = value.get(part) if isinstance(value, Mapping) else None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import sys
 import tempfile
 import threading
 import time
@@ -14,7 +13,7 @@ import paho.mqtt.client as mqtt
 from nacl.signing import SigningKey
 from paho.mqtt.enums import CallbackAPIVersion
 
-from scanner.cli.kit import command
+from scanner.cli.kit import command, echo
 from scanner.cli.kit import parser as kit_parser
 from scanner.model import ClockState, Outcome, Reason, TrustState
 from scanner.outbox.events import EventKind, OutboxEvent, StoredEvent
@@ -125,6 +124,7 @@ def _reference_batches(events: list[StoredEvent], per_batch: int) -> list[bytes]
 
 @command
 def main(argv: list[str]) -> int:
+    """Run `bench uplink`: drain an outbox to a broker beside a reference client."""
     parser = kit_parser("checkpoint-scanner bench uplink", (__doc__ or "").split("\n\n")[0])
     parser.add_argument("--broker", required=True, help="mqtt://127.0.0.1:PORT")
     parser.add_argument(
@@ -166,7 +166,7 @@ def main(argv: list[str]) -> int:
                 seconds, batches = _drain(outbox, config, args.events)
             paho_seconds = _bare_paho(config, reference)
     except (OSError, TimeoutError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        echo(f"error: {exc}", err=True)
         return 1
     result = {
         "events": args.events,
@@ -187,8 +187,8 @@ def main(argv: list[str]) -> int:
         },
     }
     if args.json:
-        print(json.dumps(result))
+        echo(json.dumps(result))
     else:
         for key, value in result.items():
-            print(f"{key}: {value}")
+            echo(f"{key}: {value}")
     return 0

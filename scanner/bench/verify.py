@@ -12,7 +12,7 @@ from pathlib import Path
 from nacl.signing import SigningKey
 
 from scanner.bench.targets import Target, judged, lines
-from scanner.cli.kit import command, parser, print_json
+from scanner.cli.kit import command, echo, parser, print_json
 from scanner.decide.verify import Verifier, verify_text
 from scanner.demo.samples import sample_info
 from scanner.formats.cose import parse_sign1, sign1
@@ -28,6 +28,7 @@ NOW = 1_764_547_200  # 2025-12-01: inside the sample pass's validity
 
 
 def typical_pass(issuer: SigningKey) -> bytes:
+    """A signed pass of typical size, as QR text bytes."""
     info = sample_info(NOW, pass_id="P-000123456", holder=Holder("NGUYỄN VĂN AN", "6789"))
     return qrtext.wrap(sign1(encode_claims(info), issuer)).encode()
 
@@ -41,6 +42,7 @@ def _per_call_us(fn: Callable[[], object], calls: int) -> float:
 
 @command
 def main(argv: list[str]) -> int:
+    """Run `bench verify`: full verification beside a bare Ed25519 verify."""
     p = parser("checkpoint-scanner bench verify", __doc__ or "")
     p.add_argument("--rounds", type=int, default=30, help="timed rounds (the median is reported)")
     p.add_argument("--calls", type=int, default=300, help="verifications per round")
@@ -54,7 +56,7 @@ def main(argv: list[str]) -> int:
         from scanner.bench.verify_hc1 import run  # noqa: PLC0415 - cryptography, HC1 only
 
         figures = run(args.rounds, max(1, args.calls // 3), args.rules, args.value_sets)
-        print_json(figures) if args.json else print(json.dumps(figures, indent=1))
+        print_json(figures) if args.json else echo(json.dumps(figures, indent=1))
         return 0
     root, issuer, revocation = SigningKey.generate(), SigningKey.generate(), SigningKey.generate()
     bundle = parse_bundle(
@@ -109,6 +111,6 @@ def main(argv: list[str]) -> int:
     else:
         for name, value in result.items():
             if name not in ("targets", "targets_met"):
-                print(f"{name:>18}: {value}")
-        print("\n".join(lines(result)))
+                echo(f"{name:>18}: {value}")
+        echo("\n".join(lines(result)))
     return 0

@@ -28,11 +28,14 @@ class FrameSource(Protocol):
     `SourceEnded` when a finite source is done.
     """
 
-    def open(self) -> None: ...
+    def open(self) -> None:
+        """Start delivering frames; raises SourceError if the camera cannot open."""
 
-    def read(self) -> Frame: ...
+    def read(self) -> Frame:
+        """The next frame; raises SourceError when the source fails or ends."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release the camera; safe to call more than once."""
 
 
 def checked_gray(pixels: object, what: str) -> np.ndarray:

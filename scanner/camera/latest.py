@@ -26,6 +26,7 @@ class LatestSlot:
         self.delivered = 0
 
     def put(self, frame: Frame) -> None:
+        """Offer the newest frame, dropping one the decoder has not taken."""
         with self._cond:
             if self._frame is not None:
                 self.dropped += 1

@@ -25,6 +25,7 @@ class OpenCVSource:
         return self.config.target.isdigit()
 
     def open(self) -> None:
+        """Open the device, file or stream named in the settings."""
         self.close()
         target: int | str = int(self.config.target) if self._is_device else self.config.target
         cap = cv2.VideoCapture(target)
@@ -41,11 +42,13 @@ class OpenCVSource:
         self._index = 0
 
     def close(self) -> None:
+        """Release the capture; safe when not open."""
         if self._cap is not None:
             self._cap.release()
             self._cap = None
 
     def read(self) -> Frame:
+        """The next frame as grey pixels."""
         if self._cap is None:
             raise SourceError("opencv source is not open")
         ok, pixels = self._cap.read()

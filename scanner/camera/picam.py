@@ -45,6 +45,7 @@ class PicamSource:
         self._index = 0
 
     def open(self) -> None:
+        """Load picamera2 and start the YUV stream."""
         self.close()
         try:
             self._module = self._load()
@@ -99,6 +100,7 @@ class PicamSource:
             self._cam.set_controls({"AfMode": AF_CONTINUOUS})
 
     def read(self) -> Frame:
+        """The grey Y plane of the next YUV frame."""
         if self._cam is None or self._module is None:
             raise SourceError("picam source is not open")
         w, h = self.config.size
@@ -120,6 +122,7 @@ class PicamSource:
         return frame
 
     def close(self) -> None:
+        """Stop and close the camera; safe when not open."""
         cam, self._cam = self._cam, None
         if cam is not None:
             try:

@@ -30,6 +30,7 @@ class ReplaySource:
         self._closing = threading.Event()
 
     def open(self) -> None:
+        """List the images (or open the video) and start from the first frame."""
         self.close()
         self._closing.clear()
         path = self.config.path
@@ -49,6 +50,7 @@ class ReplaySource:
         self._open = True
 
     def close(self) -> None:
+        """Stop replaying and wake a paced read."""
         self._open = False
         self._closing.set()
         if self._video is not None:
@@ -56,6 +58,7 @@ class ReplaySource:
             self._video = None
 
     def read(self) -> Frame:
+        """The next image or video frame, paced when realtime."""
         if not self._open:
             raise SourceError("replay source is not open")
         if self.config.realtime:

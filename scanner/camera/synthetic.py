@@ -53,6 +53,7 @@ class SyntheticSource:
         return self.period * len(self.config.texts)
 
     def open(self) -> None:
+        """Start the scene again from its seed."""
         self._index = 0
         self._rng = np.random.default_rng(self.config.seed)
         self._closing.clear()
@@ -60,6 +61,7 @@ class SyntheticSource:
         self._open = True
 
     def close(self) -> None:
+        """Stop rendering and wake a paced read."""
         self._open = False
         self._closing.set()
 
@@ -91,6 +93,7 @@ class SyntheticSource:
         return noisy.astype(np.uint8)
 
     def read(self) -> Frame:
+        """The next rendered frame of the scene."""
         if not self._open:
             raise SourceError("synthetic source is not open")
         if not self.config.loop and self._index >= self.length:

@@ -1,5 +1,7 @@
-"""`checkpoint-scanner check-config [FILE]`: the daemon's own validation of a scanner.toml,
-then every check `run` makes of the files, pins and broker settings it names.
+"""`checkpoint-scanner check-config [FILE]`: validate a scanner.toml as the daemon does.
+
+The daemon's own validation, then every check `run` makes of the files, pins and
+broker settings it names.
 
 Light on purpose: a technician runs it at the roadside, so it loads the
 settings modules only, never OpenCV, numpy, zxing or paho (PyNaCl only to check
@@ -8,17 +10,17 @@ the keys it names, and not for --syntax-only).
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
-from scanner.cli.kit import EXIT_OK, EXIT_USAGE, command, parser, print_json
+from scanner.cli.kit import EXIT_OK, EXIT_USAGE, command, echo, parser, print_json
 from scanner.config.load import DEFAULT_PATH, Config, effective, load
 from scanner.errors import ConfigError
 
 
 @command
 def main(argv: list[str]) -> int:
+    """Run `checkpoint-scanner check-config`: validate a scanner.toml as `run` would."""
     p = parser(
         "checkpoint-scanner check-config",
         "Check a scanner.toml as `run` would: every key, then the key files, trust data,\n"
@@ -56,12 +58,12 @@ def main(argv: list[str]) -> int:
         print_json(report)
     elif problems:
         for problem in problems:
-            print(f"error: {problem}", file=sys.stderr)
+            echo(f"error: {problem}", err=True)
     elif args.print and config is not None:
         import tomlkit  # noqa: PLC0415 - only for --print
 
-        print(tomlkit.dumps(effective(config)), end="")
+        echo(tomlkit.dumps(effective(config)), end="")
     elif config is not None:
-        print(f"{args.file}: OK (checkpoint {config.device.checkpoint_id}, "
+        echo(f"{args.file}: OK (checkpoint {config.device.checkpoint_id}, "
               f"camera {config.camera.source}, mqtt {'on' if config.mqtt else 'off'})")  # fmt: skip
     return EXIT_USAGE if problems else EXIT_OK

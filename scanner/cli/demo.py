@@ -8,7 +8,7 @@ from pathlib import Path
 
 import cv2
 
-from scanner.cli.kit import CommandError, command, parser, print_json
+from scanner.cli.kit import CommandError, command, echo, parser, print_json
 from scanner.decide.decode import Decoder
 from scanner.decide.hc1 import Hc1Format
 from scanner.decide.verify import Verifier
@@ -45,8 +45,8 @@ def passes_demo(directory: Path, as_json: bool) -> int:
     decoder = Decoder()
     mismatches = 0
     if not as_json:
-        print(f"sample passes in {directory} (keys are throwaway, made for this run)\n")
-        print(f"{'sample':<21}{'decoded':<9}{'verdict':<11}{'reason':<16}expected")
+        echo(f"sample passes in {directory} (keys are throwaway, made for this run)\n")
+        echo(f"{'sample':<21}{'decoded':<9}{'verdict':<11}{'reason':<16}expected")
     for sample in shown:
         png = directory / f"{sample.name}.png"
         cv2.imwrite(str(png), render_qr(sample.text))
@@ -69,12 +69,12 @@ def passes_demo(directory: Path, as_json: bool) -> int:
         if as_json:
             print_json(row)
         else:
-            print(
+            echo(
                 f"{row['sample']:<21}{'yes' if texts else 'NO':<9}{row['verdict'] or '-':<11}"
                 f"{row['reason'] or '-':<16}{row['expected']}{'' if ok else '   <-- MISMATCH'}"
             )
     if not as_json:
-        print(f"\n{len(shown) - mismatches}/{len(shown)} as expected")
+        echo(f"\n{len(shown) - mismatches}/{len(shown)} as expected")
     return 1 if mismatches else 0
 
 
@@ -86,6 +86,7 @@ def _expected(sample: Sample | DccSample) -> str:
 
 @command
 def main(argv: list[str]) -> int:
+    """Run `checkpoint-scanner demo`: the scanner at work on sample passes."""
     p = parser("checkpoint-scanner demo", "Show the scanner at work on sample passes.")
     p.add_argument("--passes", action="store_true", help="only issue, render and verify samples")
     p.add_argument("--broker", help="mqtt://HOST:PORT (default: a private mosquitto, if installed)")

@@ -30,6 +30,7 @@ DESCRIPTION = "The checkpoint unit: verify signed QR passes offline, log, and re
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the `checkpoint-scanner` subcommand named in `argv` (sys.argv by default)."""
     args = sys.argv[1:] if argv is None else argv
     return dispatch("checkpoint-scanner", DESCRIPTION, SUBCOMMANDS, args)
 

@@ -36,8 +36,11 @@ class _EarlyExitError(Exception):
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    """Shows each option's default, except where there is none to show (None, an off flag, []);
-    descriptions and epilogs keep their line breaks."""
+    """Shows each option's default where there is one; keeps line breaks in descriptions.
+
+    No default is shown for None, an off flag or []; descriptions and epilogs keep
+    their line breaks.
+    """
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         default = action.default
@@ -57,13 +60,15 @@ class _Parser(argparse.ArgumentParser):
 
     def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
         if message:
-            print(message, end="", file=sys.stderr)
+            echo(message, end="", err=True)
         raise _EarlyExitError(status)
 
 
 def parser(prog: str, description: str, epilog: str | None = None) -> argparse.ArgumentParser:
-    """An ArgumentParser whose errors become CommandError (one line, exit 2) and whose
-    help shows every option's default; --help returns 0 from the command."""
+    """An ArgumentParser whose errors become CommandError (one line, exit 2).
+
+    Its help shows every option's default; --help returns 0 from the command.
+    """
     return _Parser(prog=prog, description=description, epilog=epilog)
 
 
@@ -80,15 +85,15 @@ def dispatch(
     text = f"{usage}\n\n{description}\n\ncommands:\n{listing}\n\n"
     text += f"`{prog} COMMAND --help` describes each command.\n"
     if argv and argv[0] in ("-h", "--help"):
-        print(text, end="")
+        echo(text, end="")
         return EXIT_OK
     if argv and argv[0] == "--version":
-        print(f"{prog} {scanner.__version__}")
+        echo(f"{prog} {scanner.__version__}")
         return EXIT_OK
     if not argv or argv[0] not in table:
         problem = f"unknown command {argv[0]!r}" if argv else "no command given"
         choices = ", ".join(table)
-        print(f"error: {prog}: {problem}; choose from {choices} (--help)", file=sys.stderr)
+        echo(f"error: {prog}: {problem}; choose from {choices} (--help)", err=True)
         return EXIT_USAGE
     module_name, function = table[argv[0]][0].split(":")
     code: int = getattr(importlib.import_module(module_name), function)(argv[1:])
@@ -103,7 +108,7 @@ def command(fn: Callable[[list[str]], int]) -> Callable[[list[str]], int]:
         try:
             return fn(argv)
         except CommandError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            echo(f"error: {exc}", err=True)
             return exc.status
         except _EarlyExitError as done:
             return done.status
@@ -113,8 +118,22 @@ def command(fn: Callable[[list[str]], int]) -> Callable[[list[str]], int]:
     return wrapper
 
 
+def echo(text: str = "", *, err: bool = False, end: str = "\n", flush: bool = False) -> None:
+    """Write one line of a command's output: to stdout, or to stderr with `err` (as click.echo).
+
+    Commands write through here rather than print() (ruff T20), so what goes to which
+    stream is a decision in one place; the stream is looked up at each call, so a test's
+    capture or a redirect sees it.
+    """
+    stream = sys.stderr if err else sys.stdout
+    stream.write(text + end)
+    if flush:
+        stream.flush()
+
+
 def print_json(obj: Any) -> None:
-    print(json.dumps(obj, ensure_ascii=False, separators=(",", ":")), flush=True)
+    """Write `obj` to stdout as one compact JSON line, flushed."""
+    echo(json.dumps(obj, ensure_ascii=False, separators=(",", ":")), flush=True)
 
 
 def parse_instant(text: str) -> int:
@@ -129,4 +148,5 @@ def parse_instant(text: str) -> int:
 
 
 def format_instant(seconds: int) -> str:
+    """Unix seconds as an ISO 8601 UTC instant (2026-12-01T00:00:00Z)."""
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

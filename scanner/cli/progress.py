@@ -38,15 +38,18 @@ class Progress:
         self._last = float("-inf")
 
     def step(self, name: str, total: int | None = None) -> None:
+        """Begin the next stage, of `total` items when known."""
         self._stage += 1
         self._name, self._total = name, total
         self._last = float("-inf")
         self._show(None, force=True)
 
     def advance(self, done: int) -> None:
+        """Report `done` items of the current stage (redrawn at most so often)."""
         self._show(done, force=False)
 
     def finish(self) -> None:
+        """Report the whole job done, with its time."""
         elapsed = self._clock() - self._started
         end = "\r\x1b[K" if self._tty else ""
         self._stream.write(f"{end}{self._what}: done in {elapsed:.1f} s\n")

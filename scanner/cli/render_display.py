@@ -14,7 +14,7 @@ from typing import Any
 
 from PIL import Image
 
-from scanner.cli.kit import CommandError, command, parse_instant, parser
+from scanner.cli.kit import CommandError, command, echo, parse_instant, parser
 from scanner.decide.verify import Verifier
 from scanner.display.config import DisplayConfig
 from scanner.display.console import ConsoleSurface
@@ -97,6 +97,7 @@ def _render(backend: str, screen: Screen, config: DisplayConfig, size: tuple[int
 
 @command
 def main(argv: list[str]) -> int:
+    """Run `checkpoint-scanner render-display`: a PNG of one screen."""
     p = parser(
         "checkpoint-scanner render-display",
         "Write a PNG of what the officer display shows for one scan, or for the unit's state.",
@@ -176,5 +177,5 @@ def main(argv: list[str]) -> int:
     except OSError as exc:
         raise CommandError(f"{args.out}: {exc}") from None
     if args.print_text:
-        print(render_text(screen, 40, 12))
+        echo(render_text(screen, 40, 12))
     return 0

@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 @command
 def main(argv: list[str]) -> int:
+    """Run `checkpoint-scanner run`: the daemon, until SIGTERM."""
     p = parser("checkpoint-scanner run", "Run the checkpoint unit (normally under systemd).")
     p.add_argument(
         "--config",

@@ -11,7 +11,15 @@ from typing import Any
 from scanner.camera.config import ReplayConfig
 from scanner.camera.images import load_gray
 from scanner.camera.replay import ReplaySource
-from scanner.cli.kit import CommandError, command, format_instant, parse_instant, parser, print_json
+from scanner.cli.kit import (
+    CommandError,
+    command,
+    echo,
+    format_instant,
+    parse_instant,
+    parser,
+    print_json,
+)
 from scanner.decide.decode import Decoder
 from scanner.decide.hc1 import Hc1Format
 from scanner.decide.verify import Verifier
@@ -49,6 +57,8 @@ class Found:
 
 @dataclass(frozen=True, slots=True)
 class ScanInput:
+    """One image's (or given text's) codes, decode time and any error reading it."""
+
     source: str
     found: list[Found]
     decode_ms: float | None
@@ -172,6 +182,7 @@ def _code_json(code: Found, verdict: Verdict | None) -> dict[str, Any]:
 
 @command
 def main(argv: list[str]) -> int:
+    """Run `checkpoint-scanner scan`: decode and verify images or texts offline."""
     p = parser(
         "checkpoint-scanner scan",
         "Decode QR images (or videos) and verify the passes in them, offline.\n"
@@ -247,14 +258,14 @@ def main(argv: list[str]) -> int:
 
 def _print_human(record: dict[str, Any]) -> None:
     if "error" in record:
-        print(f"{record['source']}: error: {record['error']}")
+        echo(f"{record['source']}: error: {record['error']}")
         return
     if not record["codes"]:
-        print(f"{record['source']}: no QR code found")
+        echo(f"{record['source']}: no QR code found")
     for code in record["codes"]:
         if code["verdict"] is None:
-            print(f"{record['source']}: {NO_TRUST}")
+            echo(f"{record['source']}: {NO_TRUST}")
             continue
         reason = f" ({code['reason']})" if code["reason"] else ""
         kind = " [test card, not a traveller]" if code.get("kind") == "test" else ""
-        print(f"{record['source']}: {code['verdict'].upper()}{reason} pass={code['pass_id']}{kind}")
+        echo(f"{record['source']}: {code['verdict'].upper()}{reason} pass={code['pass_id']}{kind}")

@@ -32,51 +32,75 @@ def convert(tp: Any, value: Any, path: str) -> Any:
     """Convert one TOML value to the annotated type `tp`, or raise ConfigError."""
     origin = typing.get_origin(tp)
     if origin in (Union, types.UnionType):
-        options = [a for a in typing.get_args(tp) if a is not type(None)]
-        if len(options) == 1:  # `X | None`: None is "absent", so the value must be an X
-            return convert(options[0], value, path)
-        errors = []
-        for option in options:
-            try:
-                return convert(option, value, path)
-            except ConfigError as exc:
-                errors.append(str(exc))
-        wanted = " or ".join(_describe(o) for o in options)
-        raise ConfigError(f"{path}: expected {wanted}, got {value!r}")
+        return _union(tp, value, path)
     if origin is typing.Literal:
-        if value not in typing.get_args(tp):
-            allowed = ", ".join(repr(a) for a in typing.get_args(tp))
-            raise ConfigError(f"{path}: must be one of {allowed}, got {value!r}")
-        return value
+        return _literal(tp, value, path)
     if origin is tuple:
-        item = typing.get_args(tp)[0]
-        if not isinstance(value, list):
-            raise ConfigError(f"{path}: expected a list, got {value!r}")
-        return tuple(convert(item, v, f"{path}[{i}]") for i, v in enumerate(value))
+        return _tuple(tp, value, path)
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):
         if not isinstance(value, dict):
             raise ConfigError(f"{path}: expected a table, got {value!r}")
         return build(tp, value, path)
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        try:
-            return tp(value)
-        except ValueError:
-            allowed = ", ".join(repr(m.value) for m in tp)
-            raise ConfigError(f"{path}: must be one of {allowed}, got {value!r}") from None
+        return _enum(tp, value, path)
     if tp is Path:
         if not isinstance(value, str) or not value:
             raise ConfigError(f"{path}: expected Path (a non-empty string), got {value!r}")
         return Path(value)
     if tp is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{path}: expected a number, got {value!r}")
+        return _float(value, path)
+    return _scalar(tp, value, path)
+
+
+def _union(tp: Any, value: Any, path: str) -> Any:
+    options = [a for a in typing.get_args(tp) if a is not type(None)]
+    if len(options) == 1:  # `X | None`: None is "absent", so the value must be an X
+        return convert(options[0], value, path)
+    errors = []
+    for option in options:
         try:
-            number = float(value)
-        except OverflowError:
-            raise ConfigError(f"{path}: number out of range") from None
-        if not math.isfinite(number):  # TOML allows nan and inf; no setting means them
-            raise ConfigError(f"{path}: must be a finite number, got {value!r}")
-        return number
+            return convert(option, value, path)
+        except ConfigError as exc:
+            errors.append(str(exc))
+    wanted = " or ".join(_describe(o) for o in options)
+    raise ConfigError(f"{path}: expected {wanted}, got {value!r}")
+
+
+def _literal(tp: Any, value: Any, path: str) -> Any:
+    if value not in typing.get_args(tp):
+        allowed = ", ".join(repr(a) for a in typing.get_args(tp))
+        raise ConfigError(f"{path}: must be one of {allowed}, got {value!r}")
+    return value
+
+
+def _tuple(tp: Any, value: Any, path: str) -> tuple[Any, ...]:
+    item = typing.get_args(tp)[0]
+    if not isinstance(value, list):
+        raise ConfigError(f"{path}: expected a list, got {value!r}")
+    return tuple(convert(item, v, f"{path}[{i}]") for i, v in enumerate(value))
+
+
+def _enum(tp: type[enum.Enum], value: Any, path: str) -> enum.Enum:
+    try:
+        return tp(value)
+    except ValueError:
+        allowed = ", ".join(repr(m.value) for m in tp)
+        raise ConfigError(f"{path}: must be one of {allowed}, got {value!r}") from None
+
+
+def _float(value: Any, path: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{path}: expected a number, got {value!r}")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise ConfigError(f"{path}: number out of range") from None
+    if not math.isfinite(number):  # TOML allows nan and inf; no setting means them
+        raise ConfigError(f"{path}: must be a finite number, got {value!r}")
+    return number
+
+
+def _scalar(tp: Any, value: Any, path: str) -> Any:
     if tp is int and isinstance(value, bool):
         raise ConfigError(f"{path}: expected an integer, got {value!r}")
     if tp in (int, str, bool):

@@ -45,6 +45,7 @@ class DeviceSection:
 
     @property
     def identity_key(self) -> Path:
+        """The identity key file: as configured, or under the state directory."""
         return self.key_file or self.state_dir / "identity" / "device.key"
 
 
@@ -93,6 +94,8 @@ class DecoderSection:
 
 @dataclass(frozen=True, slots=True)
 class OutboxSection:
+    """The `[outbox]` section: the queue's size cap and telemetry cadence."""
+
     max_bytes: int = 512 * 1024 * 1024
     telemetry_every_s: float = 600.0  # a durable health record this often; 0: none
 
@@ -169,6 +172,8 @@ def _default_lights() -> LightsConfig:
 
 @dataclass(frozen=True, slots=True)
 class Config:
+    """The whole validated scanner.toml, one frozen section per table."""
+
     device: DeviceSection
     trust: TrustSection
     policy: Policy = field(default_factory=Policy)
@@ -181,6 +186,7 @@ class Config:
 
     @property
     def trust_dir(self) -> Path:
+        """The trust directory: as configured, or under the state directory."""
         return self.trust.dir or self.device.state_dir / "trust"
 
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from scanner.cli.kit import command
+from scanner.cli.kit import command, echo
 from scanner.conformance.report import Check, Defect, Result, emit, judge, known_defects, parser
 from scanner.formats.certlogic import CertLogicError, evaluate
 
@@ -52,10 +52,11 @@ def _plain(value: Any) -> Any:
 
 @command
 def main(argv: list[str]) -> int:
+    """Run `conformance certlogic DIR`."""
     args = parser(SUITE, "the CertLogic test suite").parse_args(argv)
     root: Path = args.dir
     if not root.is_dir():
-        print(f"error: {root} is not a directory")
+        echo(f"error: {root} is not a directory")
         return 2
     defects = known_defects(SUITE)
     files = sorted(

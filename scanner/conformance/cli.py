@@ -21,6 +21,7 @@ RUNNERS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the conformance suite named in argv[0]."""
     description = "The EU's own test suites through the project's code: agree, disagree, n/a."
     args = list(sys.argv[1:] if argv is None else argv)
     return dispatch("checkpoint-scanner conformance", description, RUNNERS, args)

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from scanner.cli.kit import command
+from scanner.cli.kit import command, echo
 from scanner.conformance.report import Check, Defect, Result, emit, judge, known_defects, parser
 from scanner.formats.hc1 import schema
 from scanner.formats.hc1.cbor import CborError, loads
@@ -99,15 +99,20 @@ def _answer(
     if field == "EXPECTEDSCHEMAVALIDATION":
         problems = found.schema_problems
         return (problems is not None and not problems), "; ".join(problems or []) or where
+    if field in ("EXPECTEDEXPIRATIONCHECK", "EXPECTEDKEYUSAGE"):
+        return _against_signer(field, found, signer)
+    return None, f"unknown field {field}"
+
+
+def _against_signer(field: str, found: Inspection, signer: Signer | None) -> tuple[bool, str]:
+    """The answers judged against the case's DSC: expiry, or whether it may sign this type."""
     if field == "EXPECTEDEXPIRATIONCHECK":
         # The suite's expiry: iat <= clock <= exp, inside the DSC's validity.
         within = signer is not None and found.claims is not None and covers(signer, found.claims)
         return found.time is TimeCheck.CURRENT and within, f"time {found.time}, in DSC {within}"
-    if field == "EXPECTEDKEYUSAGE":
-        kind = found.claims.cert_type if found.claims is not None else None
-        allowed = signer is not None and kind is not None and signer.may_sign(kind)
-        return allowed, f"{kind} by DSC for {sorted(signer.types) if signer else None}"
-    return None, f"unknown field {field}"
+    kind = found.claims.cert_type if found.claims is not None else None
+    allowed = signer is not None and kind is not None and signer.may_sign(kind)
+    return allowed, f"{kind} by DSC for {sorted(signer.types) if signer else None}"
 
 
 def _where(found: Inspection) -> str:
@@ -252,10 +257,11 @@ def cases(root: Path) -> list[Path]:
 
 @command
 def main(argv: list[str]) -> int:
+    """Run `conformance dcc DIR`."""
     args = parser(SUITE, "dgc-testdata-shaped DCC cases").parse_args(argv)
     root: Path = args.dir
     if not root.is_dir():
-        print(f"error: {root} is not a directory")
+        echo(f"error: {root} is not a directory")
         return 2
     defects = known_defects(SUITE)
     files = cases(root)

@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from scanner.cli.kit import echo
 from scanner.cli.kit import parser as kit_parser
 
 
@@ -37,6 +38,7 @@ class Check:
     detail: str = ""
 
     def as_json(self) -> dict[str, Any]:
+        """This check as a JSON object for `--json`."""
         out = {
             "case": self.case,
             "check": self.check,
@@ -124,6 +126,7 @@ def totals(checks: Iterable[Check]) -> dict[str, int]:
 
 
 def parser(suite: str, what: str) -> argparse.ArgumentParser:
+    """The argument parser every runner shares: DIR and `--json`."""
     p = kit_parser(
         f"checkpoint-scanner conformance {suite}",
         f"Run {what} through the project's code and compare with the expected results.",
@@ -148,10 +151,10 @@ def emit(suite: str, checks: list[Check], as_json: bool, cases: int) -> int:
     else:
         for c in checks:
             if c.result is not Result.AGREE:
-                print(
+                echo(
                     f"{c.result.value:15} {c.case} {c.check}: expected {c.expected!r}, "
                     f"got {c.actual!r} {c.detail}"
                 )
         summary = ", ".join(f"{k} {v}" for k, v in counts.items())
-        print(f"{suite}: {cases} cases, {len(checks)} checks: {summary}")
+        echo(f"{suite}: {cases} cases, {len(checks)} checks: {summary}")
     return 1 if counts[Result.DISAGREE.value] else 0

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from scanner.cli.kit import command
+from scanner.cli.kit import command, echo
 from scanner.conformance.report import Check, Defect, Result, emit, judge, known_defects, parser
 from scanner.formats.hc1.rules import Outcome, RuleError, evaluate_rule, parse_rule
 
@@ -46,10 +46,11 @@ def run_rule(rule_file: Path, root: Path, defects: dict[tuple[str, str], Defect]
 
 @command
 def main(argv: list[str]) -> int:
+    """Run `conformance rules DIR`."""
     args = parser(SUITE, "DCC Gateway rules and their tests").parse_args(argv)
     root: Path = args.dir
     if not root.is_dir():
-        print(f"error: {root} is not a directory")
+        echo(f"error: {root} is not a directory")
         return 2
     defects = known_defects(SUITE)
     rule_files = sorted(root.glob("*/*/rule.json"))

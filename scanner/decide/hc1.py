@@ -180,9 +180,11 @@ class Hc1Format:
         self._policy = policy or Policy()
 
     def recognises(self, text: bytes) -> bool:
+        """Whether `text` is an HC1 QR text."""
         return qrtext.has_prefix(text)
 
     def verify(self, text: bytes, now: int, clock: ClockState) -> Verdict:
+        """The verdict on an HC1 text at `now`, from the current DCC trust data."""
         snapshot = self._trust()
         # Revoked DCCs travel in the same revocation updates as CP1 passes, by pass ID
         # (the hash of their `ci`), so one list and one serial cover both formats.

@@ -61,15 +61,18 @@ class FrameStats:
         self._decode: deque[float] = deque(maxlen=window)
 
     def add(self, at: float, decode_ms: float) -> None:
+        """Record one frame's arrival time and decode time."""
         self._times.append(at)
         self._decode.append(decode_ms)
 
     def fps(self) -> float:
+        """Frames per second over the window; 0 before two frames."""
         if len(self._times) < 2 or self._times[-1] <= self._times[0]:
             return 0.0
         return (len(self._times) - 1) / (self._times[-1] - self._times[0])
 
     def decode_percentile(self, q: float) -> float | None:
+        """The q-quantile (0..1) of decode times in ms, None before any frame."""
         if not self._decode:
             return None
         ordered = sorted(self._decode)

@@ -32,63 +32,14 @@ def verify_text(
 ) -> Verdict:
     """Check one QR text; every input gets a Verdict, none raises."""
     trust_state = trust.state(now)
-    revocations = trust.revocation_state(
-        now, policy.revocations_stale_after_s, policy.revocations_gap_grace_s
-    )
-
-    def reject(reason: Reason, kid: bytes | None = None, info: PassInfo | None = None) -> Verdict:
-        return Verdict(
-            Outcome.REJECT,
-            reason,
-            trust_state,
-            clock,
-            now,
-            kid,
-            info,
-            trust.bundle.version,
-            trust.revocation_serial,
-            revocations=revocations,
+    problem, kid, info = _read_pass(text, trust, now)
+    if problem is None and info is not None:
+        problem = _refusal(
+            info, trust, trust_state=trust_state, now=now, clock=clock, policy=policy
         )
-
-    try:
-        cose = qrtext.unwrap(text)
-    except TextTooLargeError:
-        return reject(Reason.TOO_LARGE)
-    except NotAPassError:
-        return reject(Reason.NOT_A_PASS)
-    except BadTextError:
-        return reject(Reason.MALFORMED)
-    try:
-        envelope = parse_sign1(cose)
-    except CoseError:
-        return reject(Reason.MALFORMED)
-    kid = envelope.kid
-    issuer = trust.bundle.issuers.get(kid)
-    if issuer is None:
-        return reject(Reason.UNKNOWN_KEY, kid)
-    if not issuer.valid_at(now):
-        return reject(Reason.KEY_NOT_VALID, kid)
-    if not envelope.verify(issuer.key):
-        return reject(Reason.BAD_SIGNATURE, kid)
-    try:
-        info = decode_claims(envelope.payload, kid)
-    except ClaimsError:
-        return reject(Reason.MALFORMED, kid)
-    if trust_state is TrustState.EXPIRED and policy.expired_trust is Enforcement.REJECT:
-        return reject(Reason.TRUST_EXPIRED, kid, info)
-    if trust_state is TrustState.STALE and policy.stale_trust is Enforcement.REJECT:
-        return reject(Reason.TRUST_EXPIRED, kid, info)
-    if clock in _UNTRUSTED_CLOCKS and policy.untrusted_clock is Enforcement.REJECT:
-        return reject(Reason.CLOCK_UNTRUSTED, kid, info)
-    if now < info.not_before:
-        return reject(Reason.NOT_YET_VALID, kid, info)
-    if now >= info.expires_at:
-        return reject(Reason.EXPIRED, kid, info)
-    if info.pass_id in trust.revoked:
-        return reject(Reason.REVOKED, kid, info)
     return Verdict(
-        Outcome.ACCEPT,
-        None,
+        Outcome.ACCEPT if problem is None else Outcome.REJECT,
+        problem,
         trust_state,
         clock,
         now,
@@ -96,8 +47,65 @@ def verify_text(
         info,
         trust.bundle.version,
         trust.revocation_serial,
-        revocations=revocations,
+        revocations=trust.revocation_state(
+            now, policy.revocations_stale_after_s, policy.revocations_gap_grace_s
+        ),
     )
+
+
+def _read_pass(
+    text: bytes, trust: TrustSnapshot, now: int
+) -> tuple[Reason | None, bytes | None, PassInfo | None]:
+    """(None, kid, claims) of a pass signed by an issuer in force, else (why not, kid, None)."""
+    try:
+        cose = qrtext.unwrap(text)
+    except TextTooLargeError:
+        return Reason.TOO_LARGE, None, None
+    except NotAPassError:
+        return Reason.NOT_A_PASS, None, None
+    except BadTextError:
+        return Reason.MALFORMED, None, None
+    try:
+        envelope = parse_sign1(cose)
+    except CoseError:
+        return Reason.MALFORMED, None, None
+    kid = envelope.kid
+    issuer = trust.bundle.issuers.get(kid)
+    if issuer is None:
+        return Reason.UNKNOWN_KEY, kid, None
+    if not issuer.valid_at(now):
+        return Reason.KEY_NOT_VALID, kid, None
+    if not envelope.verify(issuer.key):
+        return Reason.BAD_SIGNATURE, kid, None
+    try:
+        return None, kid, decode_claims(envelope.payload, kid)
+    except ClaimsError:
+        return Reason.MALFORMED, kid, None
+
+
+def _refusal(
+    info: PassInfo,
+    trust: TrustSnapshot,
+    *,
+    trust_state: TrustState,
+    now: int,
+    clock: ClockState,
+    policy: Policy,
+) -> Reason | None:
+    """Why a genuine pass is refused at `now` (trust data, clock, validity, revocation), or None."""
+    if trust_state is TrustState.EXPIRED and policy.expired_trust is Enforcement.REJECT:
+        return Reason.TRUST_EXPIRED
+    if trust_state is TrustState.STALE and policy.stale_trust is Enforcement.REJECT:
+        return Reason.TRUST_EXPIRED
+    if clock in _UNTRUSTED_CLOCKS and policy.untrusted_clock is Enforcement.REJECT:
+        return Reason.CLOCK_UNTRUSTED
+    if now < info.not_before:
+        return Reason.NOT_YET_VALID
+    if now >= info.expires_at:
+        return Reason.EXPIRED
+    if info.pass_id in trust.revoked:
+        return Reason.REVOKED
+    return None
 
 
 class Cp1Format:
@@ -110,9 +118,11 @@ class Cp1Format:
         self._policy = policy
 
     def recognises(self, text: bytes) -> bool:
+        """Whether `text` is a CP1 QR text."""
         return text.startswith(qrtext.PREFIX)
 
     def verify(self, text: bytes, now: int, clock: ClockState) -> Verdict:
+        """The verdict on a CP1 text at `now`, from the current trust snapshot."""
         return verify_text(text, self._trust(), now, clock, self._policy)
 
 
@@ -136,6 +146,7 @@ class Verifier:
         self._formats = tuple(formats)
 
     def verify(self, text: bytes) -> Verdict:
+        """The verdict on any QR text, by the format that recognises it, at the trusted time."""
         now, clock_state = self._clock.now()
         other = next((f for f in self._formats if f.recognises(text)), None)
         if other is not None:

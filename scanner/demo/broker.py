@@ -65,6 +65,7 @@ class Broker:
 
     @property
     def url(self) -> str:
+        """The broker's URL for the uplink (mqtt://127.0.0.1:PORT)."""
         return f"mqtt://127.0.0.1:{self.port}"
 
     def listener_lines(self) -> list[str]:
@@ -134,6 +135,7 @@ class Broker:
 
     @property
     def running(self) -> bool:
+        """Whether the Mosquitto this object started is still running."""
         return self.process is not None and self.process.poll() is None
 
     def _signal(self, signum: int, timeout: float) -> None:

@@ -142,6 +142,7 @@ def run_demo(
     as_json: bool,
     language: Language = "vi",
 ) -> int:
+    """Run the daemon demo in `directory` for `duration` seconds; the exit status."""
     out = None if as_json else sys.stdout
     broker: Broker | None = None
     if broker_url is None and find_mosquitto() is not None:
@@ -202,7 +203,8 @@ def run_demo(
     summary = _summary(tally, device_id, depth, broker_url)
     if out is not None:
         print("\nsummary:", file=out)
-    print(json.dumps(summary), flush=True)
+    sys.stdout.write(json.dumps(summary) + "\n")
+    sys.stdout.flush()
     return 0
 
 

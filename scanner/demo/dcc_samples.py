@@ -58,11 +58,14 @@ class DccSample:
 
 @dataclass(frozen=True, slots=True)
 class DccSamples:
+    """The signed DSC list and rule set, and the sample DCCs they judge."""
+
     signers: bytes  # the signed DSC list
     rules: bytes  # the signed rule set
     samples: tuple[DccSample, ...]
 
     def by_name(self, name: str) -> DccSample:
+        """The sample called `name`."""
         return next(s for s in self.samples if s.name == name)
 
 

@@ -36,6 +36,8 @@ class Sample:
 
 @dataclass(frozen=True, slots=True)
 class SampleKeys:
+    """The throwaway keys the samples are signed with."""
+
     root: SigningKey
     issuer: SigningKey
     revocation: SigningKey
@@ -46,6 +48,8 @@ class SampleKeys:
 
 @dataclass(frozen=True, slots=True)
 class SampleSet:
+    """The samples, the bundle and revocations that judge them, and the time they were made for."""
+
     keys: SampleKeys
     now: int
     bundle: bytes
@@ -53,6 +57,7 @@ class SampleSet:
     samples: tuple[Sample, ...]
 
     def by_name(self, name: str) -> Sample:
+        """The sample called `name`."""
         return next(s for s in self.samples if s.name == name)
 
     def write(self, directory: Path) -> None:

@@ -28,6 +28,7 @@ def open_surface(config: DisplayConfig) -> Surface | None:
 
 
 def locale_for(config: DisplayConfig, label: str) -> Locale:
+    """The display locale: configured language and offset, and this unit's label."""
     return Locale(config.language, config.utc_offset_min, label)
 
 

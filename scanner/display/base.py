@@ -30,25 +30,27 @@ class Display(Protocol):
 class Surface(Protocol):
     """A panel that draws one Screen at a time; may block, so only the display thread calls it."""
 
-    def draw(self, screen: Screen) -> None: ...
+    def draw(self, screen: Screen) -> None:
+        """Show `screen` on the panel."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Blank the panel and release it."""
 
 
 class NullDisplay:
     """The `none` backend: a unit without a screen."""
 
     def show(self, verdict: Verdict) -> None:
-        pass
+        """Show nothing."""
 
     def show_unreadable(self) -> None:
-        pass
+        """Show nothing."""
 
     def set_status(self, status: UnitStatus) -> None:
-        pass
+        """Ignore the status."""
 
     def clear(self) -> None:
-        pass
+        """Nothing to clear."""
 
     def close(self) -> None:
-        pass
+        """Nothing to release."""

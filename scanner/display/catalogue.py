@@ -129,6 +129,7 @@ def reason_text(language: Language, reason: Reason, date: str, rule: str = "") -
 
 
 def kind_text(language: Language, kind: PassKind) -> str:
+    """The word for a pass kind in `language`."""
     return text(language, f"kind.{kind.name.lower()}")
 
 

@@ -45,6 +45,7 @@ def _day(value: str | None) -> str:
 
 
 def birth_and_country(language: Language, cert: HealthCertificate) -> str:
+    """Date of birth and issuing country, as one line."""
     dob = _day(cert.date_of_birth) if len(cert.date_of_birth) == 10 else cert.date_of_birth
     born = text(language, "dcc.born", dob=dob)
     return f"{born} · {text(language, 'dcc.issued_by', country=cert.country)}"

@@ -50,6 +50,7 @@ class ConsoleSurface:
         return 40, 12
 
     def draw(self, screen: Screen) -> None:
+        """Draw `screen` on the framebuffer, or as text on the tty."""
         if self._framebuffer is not None:
             self.image = paint(screen, self._framebuffer.size, "RGB")
             self._framebuffer.display(self.image)
@@ -66,6 +67,7 @@ class ConsoleSurface:
         self._stream.flush()
 
     def close(self) -> None:
+        """Release the framebuffer, or clear the tty."""
         if self._framebuffer is not None:
             self._framebuffer.cleanup()
             return

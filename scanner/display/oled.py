@@ -21,14 +21,17 @@ class OledSurface:
 
     @property
     def size(self) -> tuple[int, int]:
+        """The panel's size in pixels."""
         size: tuple[int, int] = self._device.size
         return size
 
     def draw(self, screen: Screen) -> None:
+        """Draw `screen` on the panel."""
         self.image = paint(screen, self.size, self._device.mode)
         self._device.display(self.image)
 
     def close(self) -> None:
+        """Blank the panel and release the bus."""
         self.image = None
         # luma's cleanup blanks the panel and releases the bus.
         self._device.cleanup()

@@ -42,6 +42,7 @@ class Row:
 
     @property
     def font(self) -> ImageFont.FreeTypeFont:
+        """The font this row is drawn in."""
         return _face(self.line, self.px)
 
 
@@ -55,6 +56,7 @@ class Layout:
 
     @property
     def text(self) -> str:
+        """The laid-out lines as text, one per row."""
         return "\n".join(row.text for row, _, _ in self.rows)
 
 

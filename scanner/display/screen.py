@@ -59,6 +59,8 @@ class Priority(enum.IntEnum):
 
 @dataclass(frozen=True, slots=True)
 class Line:
+    """One line of a screen: its text, size and weight."""
+
     text: str
     size: Size = Size.NORMAL
     bold: bool = False
@@ -75,6 +77,7 @@ class Screen:
 
     @property
     def text(self) -> str:
+        """The screen as text, one line per line."""
         return "\n".join(line.text for line in self.lines)
 
 
@@ -95,13 +98,16 @@ class Locale:
     label: str = ""
 
     def local(self, seconds: float) -> datetime:
+        """Unix seconds as local time at the checkpoint."""
         return datetime.fromtimestamp(seconds, UTC) + timedelta(minutes=self.utc_offset_min)
 
     def date(self, seconds: float) -> str:
+        """Unix seconds as a local day, day first."""
         # Day first: how dates are written in Vietnam (and asked for in the issue).
         return self.local(seconds).strftime("%d/%m/%Y")
 
     def clock(self, seconds: float) -> str:
+        """Unix seconds as local hours, minutes and day."""
         return self.local(seconds).strftime("%H:%M %d/%m/%Y")
 
 
@@ -117,6 +123,7 @@ def shown(raw: str) -> str:
 
 
 def masked_id(locale: Locale, last4: str) -> str:
+    """The ID label and the last four digits, the rest masked."""
     # A citizen ID card number has 12 digits; the pass signs only the last four.
     return f"{text(locale.language, 'id_label')} •••• •••• {shown(last4)}"
 

@@ -65,15 +65,19 @@ class ScreenDisplay:
     # -- called from the scan thread: store and signal, nothing else ----------------
 
     def show(self, verdict: Verdict) -> None:
+        """Show the verdict on the display thread."""
         self._post(verdict)
 
     def show_unreadable(self) -> None:
+        """Show that a code was seen but could not be read."""
         self._post(_Ask.UNREADABLE)
 
     def clear(self) -> None:
+        """Go back to the unit's status screen."""
         self._post(_Ask.CLEAR)
 
     def set_status(self, status: UnitStatus) -> None:
+        """Update the status screen when the status changes."""
         with self._lock:
             if status == self._status:
                 return
@@ -82,6 +86,7 @@ class ScreenDisplay:
         self._wake.set()
 
     def close(self) -> None:
+        """Stop the display thread and release the panel."""
         if self._stop.is_set():
             return
         self._stop.set()

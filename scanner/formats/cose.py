@@ -178,6 +178,7 @@ class Sign1:
     signature: bytes
 
     def to_be_signed(self) -> bytes:
+        """The Sig_structure bytes the signature covers."""
         return sig_structure(self.protected, self.payload)
 
     def verify(self, key: VerifyKey) -> bool:

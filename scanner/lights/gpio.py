@@ -109,6 +109,7 @@ class GpioIndicator:
         self._foreground: Pattern | None = None
         self._foreground_start = 0.0
         self._deferred: Signal | None = None  # shown when the current verdict ends
+        self._due: float | None = None  # when the pattern on the pins next changes
         self._gpio_failed = False
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="lights", daemon=True)
@@ -139,6 +140,7 @@ class GpioIndicator:
             self._signal = signal
             self._foreground = signal_pattern(signal, self.config)
             self._foreground_start = now
+            self._due = None
             self._render_locked(now)
         self._wake.set()
 
@@ -152,6 +154,7 @@ class GpioIndicator:
             self._state = state
             self._background = state_pattern(state, self.config)
             self._background_start = now
+            self._due = None
             self._render_locked(now)
         self._wake.set()
 
@@ -209,6 +212,7 @@ class GpioIndicator:
 
     def _render_locked(self, now: float) -> float | None:
         """Set the pins for `now`; returns the seconds until the next change (None: never)."""
+        self._resume_locked(now)
         self._expire_locked(now)
         if self._foreground is not None:
             pattern, t = self._foreground, now - self._foreground_start
@@ -226,7 +230,25 @@ class GpioIndicator:
         delay = pattern.next_change(t)
         if self._foreground is not None and delay is None:
             delay = self._foreground.length - t
+        # The wait in _run is never shorter than _MIN_WAIT_S: resuming from an unclamped
+        # due time would give back each wait's progress at an edge, and stand still.
+        self._due = now + max(delay, _MIN_WAIT_S) if delay is not None else None
         return delay
+
+    def _resume_locked(self, now: float) -> None:
+        """After a late wake-up, go on from where the pattern was due, skipping no phase.
+
+        A pattern is read by its count of flashes and beeps (three beeps: a test
+        card), so a CPU stall longer than a short beep must delay the rest of
+        the rhythm, not drop a beep from it.
+        """
+        if self._due is None or now <= self._due:
+            return
+        late = now - self._due
+        if self._foreground is not None:
+            self._foreground_start += late
+        else:
+            self._background_start += late
 
     def _write(self, device: DigitalOutputDevice, on: bool) -> None:
         try:

@@ -45,12 +45,15 @@ class TerminalIndicator:
         self.gpio = GpioIndicator(config, make_pin_factory("mock"), on_change=self._draw)
 
     def show(self, signal: Signal) -> None:
+        """Show `signal` on the lamps and redraw the line."""
         self.gpio.show(signal)
 
     def set_state(self, state: DeviceState) -> None:
+        """Show the device state on the lamps and redraw the line."""
         self.gpio.set_state(state)
 
     def close(self) -> None:
+        """Turn the lamps off and end the line."""
         self.gpio.close()
         if self._tty:
             self._stream.write("\n")

@@ -18,6 +18,7 @@ def cpu_temperature() -> float | None:
 
 
 def disk_free(path: Path) -> int | None:
+    """Free bytes on the filesystem holding `path`, None if it cannot be read."""
     try:
         return shutil.disk_usage(path).free
     except OSError:
@@ -25,4 +26,5 @@ def disk_free(path: Path) -> int | None:
 
 
 def uptime(started: float) -> float:
+    """Seconds since `started` (a monotonic time), to 0.1 s."""
     return round(time.monotonic() - started, 1)

@@ -1,4 +1,6 @@
-"""The scan loop: keeps the camera open (reopening with backoff), feeds frames to the scan step,
+"""The scan loop: camera open, frames to the scan step, health to the lights, watchdog petted.
+
+It keeps the camera open (reopening with backoff), feeds frames to the scan step,
 sets the background light from the unit's health, and pets the systemd watchdog.
 
 When to reopen, when a camera counts as stalled and when to pet the watchdog
@@ -114,6 +116,7 @@ class ScanLoop:
         self.step.reset_debounce()
 
     def close_camera(self) -> None:
+        """Stop the frame grabber and close the camera."""
         grabber, self._grabber = self._grabber, None
         stopped = grabber is None or grabber.stop()
         self.supervisor.closed(reader_stopped=stopped)
@@ -130,6 +133,7 @@ class ScanLoop:
     # -- loop ------------------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
+        """Scan until `stop` is set: open, read, step, reopen with backoff."""
         supervisor = self.supervisor
         while not stop.is_set():
             now = time.monotonic()
@@ -167,6 +171,7 @@ class ScanLoop:
     # -- health ----------------------------------------------------------------------------
 
     def health(self) -> Health:
+        """The unit's health now: camera, clock, trust and outbox."""
         store, clock, outbox = self._inputs()
         now, clock_state = clock.now()
         if store is None or outbox is None:

@@ -27,9 +27,11 @@ class IssuerKey:
 
     @property
     def kid(self) -> bytes:
+        """The key ID of this key."""
         return key_id(bytes(self.key))
 
     def valid_at(self, now: int) -> bool:
+        """Whether the key is in force at `now` (not revoked, inside its window)."""
         return not self.revoked and self.not_before <= now < self.not_after
 
 
@@ -48,6 +50,7 @@ class TrustBundle:
     dcc_key: VerifyKey | None = None  # signs the EU DCC signer list and rule set (HC1)
 
     def is_stale(self, now: int) -> bool:
+        """Whether the bundle is past its stale-after time at `now`."""
         return now >= self.issued_at + self.stale_after
 
 

@@ -31,9 +31,11 @@ PERSIST_EVERY = 600  # seconds of floor movement between writes, to spare the SD
 class Clock(Protocol):
     """What the verifier asks of a clock."""
 
-    def now(self) -> tuple[int, ClockState]: ...
+    def now(self) -> tuple[int, ClockState]:
+        """The trusted time in Unix seconds, and how far it can be trusted."""
 
-    def observe(self, signed_time: int) -> None: ...
+    def observe(self, signed_time: int) -> None:
+        """Raise the floor to a signed time seen in trust data."""
 
 
 class PinnedClock:
@@ -43,6 +45,7 @@ class PinnedClock:
         self._at = at
 
     def now(self) -> tuple[int, ClockState]:
+        """The pinned time."""
         return self._at, ClockState.PINNED
 
     def observe(self, signed_time: int) -> None:
@@ -50,6 +53,7 @@ class PinnedClock:
 
 
 def timesync_probe(flag: Path = TIMESYNC_FLAG) -> Callable[[], bool]:
+    """A probe for whether systemd-timesyncd has synchronised the clock."""
     return flag.exists
 
 
@@ -91,9 +95,11 @@ class TrustedClock:
 
     @property
     def floor(self) -> int:
+        """The persisted floor in Unix seconds."""
         return self._floor
 
     def now(self) -> tuple[int, ClockState]:
+        """The wall clock, or the floor where the wall clock is behind it."""
         wall = int(self._wall())
         if wall < self._floor:
             return self._floor, ClockState.BEHIND

@@ -42,6 +42,7 @@ class RuleSet:
     raw: bytes = field(repr=False, compare=False)
 
     def state(self, now: int) -> TrustState:
+        """Fresh, stale or expired at `now`."""
         if now >= self.expires_at:
             return TrustState.EXPIRED
         if now >= self.issued_at + self.stale_after:

@@ -46,6 +46,7 @@ class DscList:
         return self.by_kid.get(kid, ())
 
     def state(self, now: int) -> TrustState:
+        """Fresh, stale or expired at `now`."""
         if now >= self.expires_at:
             return TrustState.EXPIRED
         if now >= self.issued_at + self.stale_after:

@@ -75,6 +75,7 @@ class DccStore:
             return None
 
     def snapshot(self) -> DccTrust:
+        """The DCC trust data in force."""
         return self._trust
 
     def _require_key(self) -> VerifyKey:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 
 def fsync_dir(directory: Path) -> None:
+    """Flush a directory's entries, so a rename in it survives a power cut."""
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)

@@ -50,6 +50,7 @@ class RevocationRecord:
         return RevocationState.FRESH
 
     def applied(self, serial: int, issued_at: int, signer: str) -> RevocationRecord:
+        """The record after applying update `serial` signed by `signer`."""
         newest = max(self.newest_seen, serial) if signer == self.signer else serial
         return RevocationRecord(
             serial=serial,
@@ -60,6 +61,7 @@ class RevocationRecord:
         )
 
     def gap(self, offered: int, now: int) -> RevocationRecord:
+        """The record after refusing update `offered` for a gap in the serials."""
         return replace(
             self,
             newest_seen=max(self.newest_seen, offered),
@@ -78,6 +80,7 @@ class RevocationRecord:
         )
 
     def save(self, path: Path) -> None:
+        """Write the record atomically to `path`."""
         atomic_write(path, json.dumps(asdict(self), sort_keys=True).encode() + b"\n")
 
     @classmethod

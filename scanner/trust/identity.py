@@ -21,6 +21,8 @@ def device_id_for(key: VerifyKey) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Identity:
+    """The device's signing key and the device ID derived from it."""
+
     key: SigningKey
     device_id: str
 

@@ -40,6 +40,7 @@ def _read_line(path: Path, prefix: str) -> bytes:
 
 
 def public_key_text(key: VerifyKey) -> str:
+    """The public key file line for `key`."""
     return PUBLIC_PREFIX + base64.b64encode(bytes(key)).decode() + "\n"
 
 
@@ -76,4 +77,5 @@ def write_private_key(path: Path, key: SigningKey, *, overwrite: bool = False) -
 
 
 def kid_hex(key: VerifyKey) -> str:
+    """The key ID of `key`, in hex."""
     return key_id(bytes(key)).hex()

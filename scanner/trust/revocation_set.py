@@ -213,7 +213,8 @@ class RevocationSet:
 
     def keys(self) -> _Keys:
         """The sorted keys of every revoked pass, as a read-only uint64 array."""
-        return self.compacted()._sorted.array
+        whole: RevocationSet = self.compacted()  # typed: its privates are this class's own
+        return whole._sorted.array
 
     def save(self, path: Path, serial: int) -> None:
         """Write the set to `path` atomically: readers see the old file or the new one."""

@@ -20,6 +20,7 @@ class TrustSnapshot:
     revocation: RevocationRecord = field(default_factory=RevocationRecord)
 
     def state(self, now: int) -> TrustState:
+        """The bundle's state at `now`: fresh, stale or expired."""
         if now >= self.bundle.expires_at:
             return TrustState.EXPIRED
         if self.bundle.is_stale(now):
@@ -27,4 +28,5 @@ class TrustSnapshot:
         return TrustState.FRESH
 
     def revocation_state(self, now: int, stale_after_s: int, gap_grace_s: int) -> RevocationState:
+        """The revocation data's state at `now`: fresh, stale or gapped."""
         return self.revocation.state(now, stale_after_s, gap_grace_s)

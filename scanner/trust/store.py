@@ -87,6 +87,7 @@ class TrustStore:
         return parsed
 
     def snapshot(self) -> TrustSnapshot:
+        """The trust data in force."""
         return self._snapshot
 
     def install_bundle(self, data: bytes) -> TrustBundle:

@@ -27,6 +27,8 @@ MAX_LIFETIME_S = 24 * 3600  # a command valid for longer than a day is refused a
 
 
 class Action(enum.StrEnum):
+    """What a signed command asks the device to do."""
+
     IDENTIFY = "identify"  # blink every lamp so a technician finds the unit
     FLUSH = "flush"  # drain the outbox now
     REPORT = "report"  # publish status and a heartbeat now
@@ -42,6 +44,8 @@ class Refusal:
 
 @dataclass(frozen=True, slots=True)
 class Command:
+    """One signed command, as verified: device, sequence number, time and action."""
+
     device_id: str
     seq: int
     issued_at: int

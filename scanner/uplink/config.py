@@ -148,4 +148,5 @@ class UplinkConfig:
 
     @property
     def effective_client_id(self) -> str:
+        """The MQTT client ID: as configured, or the device ID."""
         return self.client_id or self.device_id

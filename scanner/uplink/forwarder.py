@@ -71,6 +71,7 @@ class Forwarder:
 
     @property
     def splits(self) -> int:
+        """How often a batch was split because the broker refused it."""
         return self.sizer.splits
 
     def fit_to(self, conn: Connection) -> None:

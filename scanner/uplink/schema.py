@@ -8,6 +8,8 @@ Regenerate with: python -m scanner.uplink.schema (prints the section).
 
 from __future__ import annotations
 
+import sys
+
 EVENT = {
     "seq": "sequence number in this store, from 1, never reused",
     "kind": "`scan`, `alert`, `telemetry` or `shed`",
@@ -139,4 +141,4 @@ def flat_keys(document: dict[str, object], prefix: str = "") -> set[str]:
 
 
 if __name__ == "__main__":
-    print(markdown(), end="")
+    sys.stdout.write(markdown())

@@ -170,11 +170,13 @@ class Uplink:
 
     @property
     def connected(self) -> bool:
+        """Whether the uplink has a broker connection now."""
         with self._lock:
             conn = self._conn
         return conn is not None and conn.connected
 
     def stats(self) -> UplinkStats:
+        """The uplink's counters and connection state, for health and tests."""
         return UplinkStats(
             connected=self.connected,
             session=self._session,

@@ -42,6 +42,8 @@ class Delivery(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class PublishOutcome:
+    """How a publish ended: its delivery, and the broker's reason code where it gave one."""
+
     delivery: Delivery
     reason_code: int | None = None
     reason: str = ""
@@ -49,6 +51,8 @@ class PublishOutcome:
 
 @dataclass(frozen=True, slots=True)
 class Will:
+    """The last will: what the broker publishes for the device if the connection drops."""
+
     topic: str
     payload: bytes
 
@@ -180,6 +184,7 @@ class Connection:
 
     @property
     def connected(self) -> bool:
+        """Whether the connection is up."""
         with self._cv:
             return self._connected
 

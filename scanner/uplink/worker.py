@@ -28,6 +28,7 @@ class DownlinkWorker:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        """Start the downlink thread."""
         self._thread = threading.Thread(target=self._run, name="downlink", daemon=True)
         self._thread.start()
 

@@ -16,17 +16,30 @@ from scanner.lights.signals import Indicator, LightsConfig, Signal
 from scanner.model import DeviceState
 
 WAIT_S = 10.0  # generous: only a hung pattern thread should ever reach it
+STALL_S = 0.4  # longer than the test card's remaining beeps and its hold
 
 
 class Rig:
     """An indicator on mock pins, with a condition notified on every pin change."""
 
-    def __init__(self, config: LightsConfig, pin_class: type[MockPin] = MockPin) -> None:
+    def __init__(
+        self,
+        config: LightsConfig,
+        pin_class: type[MockPin] = MockPin,
+        stall_at_beep: int | None = None,
+    ) -> None:
         self.factory = MockFactory(pin_class=pin_class)
         self.changed = threading.Condition()
+        self._stall_at_beep = stall_at_beep
+        self._beeps = 0
         self.indicator = GpioIndicator(config, self.factory, on_change=self._on_change)
 
-    def _on_change(self, _: LampState) -> None:
+    def _on_change(self, lamps: LampState) -> None:
+        if lamps.buzzer:
+            self._beeps += 1
+            if self._beeps == self._stall_at_beep:
+                # The lights thread held up as a loaded CPU holds it: longer than a beep.
+                time.sleep(STALL_S)
         with self.changed:
             self.changed.notify_all()
 
@@ -138,6 +151,18 @@ def test_test_card_has_its_own_long_short_pattern_and_three_beeps(rig: Rig) -> N
     assert rig.history(BUZZER) == [False, True, False, True, False, True, False]
     rig.wait_for(lambda: rig.lit() == set())
     assert rig.history(GREEN) == rig.history(RED) == [False, True, False]  # 0.6 on > 0.5 hold
+
+
+def test_a_stalled_lights_thread_delays_the_rhythm_and_drops_no_beep() -> None:
+    r = Rig(FAST, stall_at_beep=2)
+    try:
+        r.indicator.show(Signal.TEST_CARD)
+        r.wait_for(lambda: len(r.history(BUZZER)) == 7)
+        assert r.history(BUZZER) == [False, True, False, True, False, True, False]
+        on = r.on_times(BUZZER)
+        assert on[1] >= STALL_S  # the stalled beep lasted the stall; the third still came
+    finally:
+        r.indicator.close()
 
 
 def test_identify_bursts_all_lamps_with_a_chirp(rig: Rig) -> None:

@@ -48,6 +48,7 @@ class Sign1:
     claims: Any  # the payload decoded as CBOR (not yet trusted)
 
     def to_be_signed(self) -> bytes:
+        """The Sig_structure bytes the signature covers."""
         # Sig_structure (RFC 9052 section 4.4), hand-encoded as CP1 does: the same bytes as
         # cbor2.dumps(["Signature1", protected, b"", payload]) at a fraction of the cost.
         return sig_structure(self.protected, self.payload)

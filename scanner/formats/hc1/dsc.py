@@ -68,9 +68,11 @@ class Signer:
         return _public_key(self.spki)
 
     def valid_at(self, now: int) -> bool:
+        """Whether `now` falls inside the certificate's validity."""
         return self.not_before <= now <= self.not_after
 
     def may_sign(self, cert_type: CertType) -> bool:
+        """Whether this DSC may sign certificates of `cert_type`."""
         return cert_type in self.types
 
 

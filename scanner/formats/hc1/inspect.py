@@ -68,10 +68,12 @@ class Inspection:
 
     @property
     def kid(self) -> bytes | None:
+        """The envelope's key ID, None before the envelope parsed."""
         return self.envelope.kid if self.envelope is not None else None
 
     @property
     def schema_ok(self) -> bool | None:
+        """Whether the payload met the schema; None if not checked."""
         return None if self.schema_problems is None else not self.schema_problems
 
 
@@ -163,7 +165,7 @@ def covers(signer: Signer, found: claims_mod.Claims) -> bool:
 
 
 def time_check(found: claims_mod.Claims, now: int) -> TimeCheck:
-    """iat and exp against `now`: current while iat <= now <= exp.
+    """Iat and exp against `now`: current while iat <= now <= exp.
 
     The second of `exp` itself still counts, as in the EU's reference verifiers and the
     dgc-testdata cases whose validation clock is exactly the expiry (RFC 7519 would end a

@@ -38,6 +38,7 @@ class DocumentSigner:
 
     @property
     def kid(self) -> bytes:
+        """The key ID of this certificate, as a DSC list names it."""
         return kid_of(self.der)
 
 

@@ -71,6 +71,7 @@ class RuleResult:
 
     @property
     def passed(self) -> bool:
+        """Whether the rule passed."""
         return self.outcome is Outcome.PASSED
 
 
