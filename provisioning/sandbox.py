@@ -167,7 +167,7 @@ def command(properties: Sequence[str], argv: Sequence[str]) -> list[str]:
 
 
 def why_failed(unit: str) -> str | None:
-    """systemd's own line on why `unit` failed (e.g. a namespace it could not set up)."""
+    """The line in which systemd says why `unit` failed (e.g. a namespace it could not set up)."""
     try:
         done = subprocess.run(  # noqa: S603 - fixed argv, no shell
             ["journalctl", "--no-pager", "--output=cat", "--lines=20", "--unit", unit],  # noqa: S607

@@ -24,6 +24,7 @@ from scanner.bench.device import PacedFrames
 from scanner.bench.device import run as bench_run
 from scanner.camera.config import SyntheticConfig
 from scanner.camera.synthetic import SyntheticSource
+from scanner.cli.kit import echo
 from scanner.config.load import Config
 from scanner.decide.decode import Decoder
 from scanner.decide.verify import verify_text
@@ -62,7 +63,7 @@ def _ask(question: str) -> bool | None:
         return None
     # The question on stderr: stdout may be the JSON report (or, under the service's
     # sandbox, the report the parent selftest reads).
-    print(f"{question} [y/n] ", end="", file=sys.stderr, flush=True)
+    echo(f"{question} [y/n] ", err=True, end="", flush=True)
     answer = sys.stdin.readline().strip().lower()
     return answer.startswith("y")
 
