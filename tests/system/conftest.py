@@ -1,10 +1,10 @@
 """The QEMU lab's fixtures: the cached unit image, and one fresh guest per test.
 
 Run by `make system` (CHECKPOINT_SYSTEM_TESTS=1), not yet by `make test`: under
-TCG a boot takes 15-25 s on an idle host but 1-3.5 minutes on the shared
-development machine (load average 8-33), so the lab alone takes 30-50 minutes
-there; whether it joins `make test` is decided on measured times and runs in a
-row. Otherwise skipped, with the reason, only where QEMU cannot run: not root
+TCG a boot took 50-213 s to the agent on the shared development machine (load
+average 5-33; the issue's trial saw 15-25 s on a quiet one), and the lab alone
+about 40 minutes there; whether it joins `make test` is decided on measured
+times and runs in a row. Otherwise skipped, with the reason, only where QEMU cannot run: not root
 (the image is built with chroot and mkfs as root), or no qemu-system-x86_64 /
 qemu-img. Scenarios run one at a time (TCG keeps both cores busy); each has its
 overlay.
