@@ -42,6 +42,7 @@ system: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/checkpoint-scanner bench verify --json
+	$(BIN)/checkpoint-scanner bench verify --format hc1 --json
 	$(BIN)/checkpoint-scanner bench revocations --entries 10000000 --json
 	$(BIN)/checkpoint-scanner bench decode --corpus ../shared/corpus/zxing-qrcode --json
 	$(BIN)/checkpoint-scanner bench frames --json

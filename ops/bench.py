@@ -14,8 +14,7 @@ from typing import Any
 from ops.contacts import Query, trace_contacts
 from ops.db import Database, DatabaseError, PostgresDatabase, open_database
 from ops.scans import PG_WINDOWS, StoredScans
-from ops.schema import EVENT_COLUMNS, POSTGRES_TYPES, SQLITE_TYPES, schema
-from ops.trace_schema import INDEX_NAMES
+from ops.schema import EVENT_COLUMNS, EVENT_INDEX_NAMES, POSTGRES_TYPES, SQLITE_TYPES, schema
 from ops.trace_schema import prepare as prepare_tracing
 from ops.traffic import (
     BENCH_STORE,
@@ -29,7 +28,6 @@ from ops.views import TRACE_CHECKPOINT_SQL, TRACE_LIMIT, TRACE_PASS_SQL
 from scanner.cli.kit import CommandError, command, echo, parser, print_json
 
 TARGET_MS = 1000  # every answer, contacts at depth 2 included, over 20 million events
-_INDEXES = ("events_by_pass", "events_by_checkpoint", "events_by_stored", *INDEX_NAMES)
 _CHUNK = 200_000
 _CASE_WINDOW_S = 86400  # the infectious window of a benchmark case: one day around a scan
 
@@ -37,7 +35,7 @@ _CASE_WINDOW_S = 86400  # the infectious window of a benchmark case: one day aro
 def load(db: Database, count: int, end: float) -> float:
     """Insert ``count`` rows with the secondary indexes dropped, then rebuild them; seconds."""
     started = time.perf_counter()
-    for name in _INDEXES:
+    for name in EVENT_INDEX_NAMES:
         db.execute(f"DROP INDEX IF EXISTS {name}")
     rows = synthetic_rows(count, end)
     if isinstance(db, PostgresDatabase):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -21,21 +20,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from ops import ingest
+from ops.collector_client import Delivery, make_client
 from ops.db import is_transient
 from ops.store import GroupResult, Store
-from scanner.uplink.config import BrokerAddress, parse_broker_url
 
 log = logging.getLogger(__name__)
 
 GROUP_MAX = 500  # messages per transaction: one commit (one fsync) for a burst
-_MAX_PROPERTIES = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,32 +67,6 @@ class _Unparsed:
 UNPARSED = _Unparsed()
 
 
-def make_client(config: CollectorConfig) -> tuple[mqtt.Client, BrokerAddress]:
-    """The paho client and where it connects: the one place credentials and TLS are set up."""
-    client = mqtt.Client(
-        CallbackAPIVersion.VERSION2,
-        client_id=config.client_id,
-        protocol=mqtt.MQTTv5,
-        manual_ack=True,
-    )
-    broker = parse_broker_url(config.broker_url)
-    password = config.password if config.password is not None else broker.password
-    if broker.username is not None:
-        client.username_pw_set(broker.username, password)
-    if broker.tls:
-        # Verifies the certificate and the host name, as the units do.
-        client.tls_set(
-            ca_certs=str(config.ca_file) if config.ca_file else None,
-            certfile=str(config.cert_file) if config.cert_file else None,
-            keyfile=str(config.key_file) if config.key_file else None,
-            cert_reqs=ssl.CERT_REQUIRED,
-        )
-    elif config.ca_file or config.cert_file:
-        raise ValueError("--ca-file/--cert-file need an mqtts:// broker")
-    client.reconnect_delay_set(1, 5)
-    return client, broker
-
-
 class Collector:
     """Subscribes, checks, stores and acknowledges; ``start`` and ``stop`` from one thread."""
 
@@ -111,10 +82,9 @@ class Collector:
         self.stats = dict.fromkeys(
             ("messages", "stored", "duplicates", "conflicts", "quarantined", "refused"), 0
         )
-        self._client, self._broker = make_client(config)
+        self._client, self._broker = make_client(config, self._on_message)
         self._client.on_connect = self._on_connect
         self._client.on_subscribe = self._on_subscribe
-        self._client.on_message = self._on_message
         self._client.on_disconnect = self._on_disconnect
 
     def start(self) -> None:
@@ -186,10 +156,8 @@ class Collector:
     def _on_disconnect(self, *_args: object) -> None:
         log.info("collector lost the broker; paho reconnects")
 
-    def _on_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
-        props = getattr(msg.properties, "UserProperty", None) or []
-        properties = tuple((str(k), str(v)) for k, v in props[:_MAX_PROPERTIES])
-        message = ingest.Message(msg.topic, bytes(msg.payload), properties)
+    def _on_message(self, delivery: Delivery) -> None:
+        message = ingest.Message(delivery.topic, delivery.payload, delivery.user_properties)
         # Checked here, against the keys already known: the signature check runs
         # in libsodium without the GIL, so it overlaps the writer's database
         # work. A unit not known yet is looked up by the writer.
@@ -200,7 +168,7 @@ class Collector:
             log.debug("parse left to the writer", exc_info=True)
         if isinstance(parsed, ingest.Refused) and parsed.reason == "unknown_device":
             parsed = UNPARSED
-        self._queue.put(_Item(message, msg.mid, msg.qos, time.time(), parsed))
+        self._queue.put(_Item(message, delivery.mid, delivery.qos, time.time(), parsed))
 
     # -- the writer thread -------------------------------------------------------------
 

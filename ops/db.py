@@ -230,24 +230,6 @@ class PostgresDatabase(_Shared):
                     copy.write_row(row)
 
 
-def write_many(
-    db: Database, sql: str, rows: Sequence[Params], *, postgres: str | None = None
-) -> None:
-    """Run ``sql`` once per row, or on PostgreSQL one ``postgres`` statement over all rows.
-
-    SQLite's executemany is a C loop. On PostgreSQL, ``postgres`` takes column arrays:
-    ``unnest(?::text[], ...)`` costs one round trip and no per-row work in Python, where
-    psycopg's executemany costs about 100 us a row here.
-    """
-    if not rows:
-        return
-    if db.kind == "postgresql" and postgres is not None:
-        columns = [list(column) for column in zip(*rows, strict=True)]
-        db.execute(postgres, columns)
-    else:
-        db.executemany(sql, rows)
-
-
 def is_transient(exc: BaseException) -> bool:
     """A fault of the database or of this program, not of the data: try again, do not quarantine.
 

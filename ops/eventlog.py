@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ops.db import Database, write_many
+from ops.bulk import Write, json_rows, write_many
+from ops.db import Database
 from ops.ingest import Batch, covered_through
 from ops.schema import EVENT_COLUMNS
 
@@ -38,6 +39,8 @@ class Outcome:
     duplicates: int = 0
     conflicts: int = 0
     refused: dict[int, str] = field(default_factory=dict)  # batch index -> reason
+    # Streams and minutes to update, left to the caller's one closing statement.
+    writes: list[Write] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -48,7 +51,12 @@ class _Stream:
 
 
 def write(db: Database, batches: Sequence[Batch], now: float, *, max_seq_ahead: int) -> Outcome:
-    """Store what is new in ``batches``; call inside the group's transaction."""
+    """Store what is new in ``batches``; call inside the group's transaction.
+
+    The events are in when it returns; the streams and minutes updates are in
+    ``Outcome.writes``, for the caller to write (``write_together``) before it
+    commits.
+    """
     outcome = Outcome()
     if not batches:
         return outcome
@@ -81,30 +89,39 @@ def write(db: Database, batches: Sequence[Batch], now: float, *, max_seq_ahead: 
     inserted = [row for stream in streams.values() for row in stream.new]
     if inserted:
         _insert(db, inserted, now)
-        _advance(db, streams, now)
-        _derive(db, inserted, now)
+        outcome.writes.append(_advance(db, streams, now))
+        outcome.writes.append(_derive(db, inserted, now))
     outcome.stored = len(inserted)
     return outcome
 
 
 def _lock(db: Database, keys: list[StreamKey], now: float) -> dict[StreamKey, _Stream]:
-    # The insert makes sure each row exists (a second collector inserting the
-    # same new stream waits for the first to commit), then the SELECT locks.
-    write_many(
-        db,
-        "INSERT INTO streams (device_id, store, contiguous, highest, missing, updated_at)"
-        " VALUES (?, ?, 0, 0, 0, ?) ON CONFLICT (device_id, store) DO NOTHING",
-        [(device, store, now) for device, store in keys],
-        postgres="INSERT INTO streams (device_id, store, contiguous, highest, missing, updated_at)"
-        " SELECT d, s, 0, 0, 0, u FROM unnest(?::text[], ?::text[], ?::float8[]) AS t(d, s, u)"
-        " ON CONFLICT (device_id, store) DO NOTHING",
-    )
-    devices = sorted({device for device, _ in keys})
+    found = _select_for_update(db, sorted({device for device, _ in keys}))
+    missing = [key for key in keys if key not in found]
+    if missing:
+        # A stream's first batch: make its row (a second collector inserting the
+        # same new stream waits for the first to commit), then lock it as well.
+        write_many(
+            db,
+            "INSERT INTO streams (device_id, store, contiguous, highest, missing, updated_at)"
+            " VALUES (?, ?, 0, 0, 0, ?) ON CONFLICT (device_id, store) DO NOTHING",
+            [(device, store, now) for device, store in missing],
+            postgres="INSERT INTO streams (device_id, store, contiguous, highest, missing,"  # noqa: S608 - constant text
+            " updated_at) SELECT d, s, 0, 0, 0, u FROM "
+            + json_rows("d text", "s text", "u float8")
+            + " AS t ON CONFLICT (device_id, store) DO NOTHING",
+        )
+        found.update(_select_for_update(db, sorted({device for device, _ in missing})))
+    return {key: found[key] for key in keys}
+
+
+def _select_for_update(db: Database, devices: list[str]) -> dict[StreamKey, _Stream]:
+    """The stream rows of these devices, locked (PostgreSQL) in one order for every collector."""
     if db.kind == "postgresql":
         rows = db.query(
-            "SELECT device_id, store, contiguous, highest FROM streams"
-            " WHERE device_id = ANY(?) ORDER BY device_id, store FOR UPDATE",
-            (devices,),
+            "SELECT device_id, store, contiguous, highest FROM streams WHERE device_id IN"
+            " (SELECT jsonb_array_elements_text(?::jsonb)) ORDER BY device_id, store FOR UPDATE",
+            (json.dumps(devices),),
         )
     else:
         marks = ", ".join("?" * len(devices))
@@ -113,8 +130,7 @@ def _lock(db: Database, keys: list[StreamKey], now: float) -> dict[StreamKey, _S
             f" WHERE device_id IN ({marks})",
             devices,
         )
-    found = {(str(d), str(s)): _Stream(int(c), int(h)) for d, s, c, h in rows}
-    return {key: found[key] for key in keys}
+    return {(str(d), str(s)): _Stream(int(c), int(h)) for d, s, c, h in rows}
 
 
 def _stored(
@@ -188,7 +204,7 @@ def _insert(db: Database, rows: list[Row], now: float) -> None:
         db.executemany(f"INSERT INTO events ({_COLUMNS}) VALUES ({marks})", full)  # noqa: S608
 
 
-def _advance(db: Database, streams: dict[StreamKey, _Stream], now: float) -> None:
+def _advance(db: Database, streams: dict[StreamKey, _Stream], now: float) -> Write:
     """Move each gap-free prefix forward and count the holes above it."""
     updates = []
     for (device, store), stream in streams.items():
@@ -218,19 +234,18 @@ def _advance(db: Database, streams: dict[StreamKey, _Stream], now: float) -> Non
                     covered += end - int(seq) + 1
             missing = highest - contiguous - covered
         updates.append((contiguous, highest, missing, now, device, store))
-    write_many(
-        db,
+    return Write(
         "UPDATE streams SET contiguous = ?, highest = ?, missing = ?, updated_at = ?"
         " WHERE device_id = ? AND store = ?",
         updates,
-        postgres="UPDATE streams SET contiguous = u.c, highest = u.h, missing = u.m,"
-        " updated_at = u.t FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::float8[],"
-        " ?::text[], ?::text[]) AS u(c, h, m, t, d, s)"
-        " WHERE streams.device_id = u.d AND streams.store = u.s",
+        "UPDATE streams SET contiguous = u.c, highest = u.h, missing = u.m,"  # noqa: S608 - constant text
+        " updated_at = u.t FROM "
+        + json_rows("c bigint", "h bigint", "m bigint", "t float8", "d text", "s text")
+        + " AS u WHERE streams.device_id = u.d AND streams.store = u.s",
     )
 
 
-def _derive(db: Database, rows: list[Row], now: float) -> None:
+def _derive(db: Database, rows: list[Row], now: float) -> Write:
     """Per-minute figures and device alerts, from exactly the rows stored."""
     minutes: dict[tuple[str, int, str, str, str], int] = {}
     alerts = []
@@ -241,22 +256,21 @@ def _derive(db: Database, rows: list[Row], now: float) -> None:
             minutes[key] = minutes.get(key, 0) + 1
         elif kind == "alert":
             alerts.append((wall_time or now, row[0], row[17] or "unknown", row[2], row[18]))
-    if minutes:
-        # Sorted: two collectors take these row locks in the same order.
-        write_many(
-            db,
-            "INSERT INTO minutes (checkpoint_id, minute, device_id, outcome, reason, n)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (checkpoint_id, minute, device_id,"
-            " outcome, reason) DO UPDATE SET n = minutes.n + excluded.n",
-            [(*key, n) for key, n in sorted(minutes.items())],
-            postgres="INSERT INTO minutes (checkpoint_id, minute, device_id, outcome, reason, n)"
-            " SELECT * FROM unnest(?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[],"
-            " ?::bigint[]) ON CONFLICT (checkpoint_id, minute, device_id, outcome, reason)"
-            " DO UPDATE SET n = minutes.n + excluded.n",
-        )
     if alerts:
         db.executemany(
             "INSERT INTO alerts (at, device_id, source, code, seq, detail)"
             " VALUES (?, ?, 'device', ?, ?, ?)",
             alerts,
         )
+    # Sorted: two collectors take these row locks in the same order.
+    return Write(
+        "INSERT INTO minutes (checkpoint_id, minute, device_id, outcome, reason, n)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (checkpoint_id, minute, device_id,"
+        " outcome, reason) DO UPDATE SET n = minutes.n + excluded.n",
+        [(*key, n) for key, n in sorted(minutes.items())],
+        "INSERT INTO minutes (checkpoint_id, minute, device_id, outcome, reason, n)"  # noqa: S608 - constant text
+        " SELECT * FROM "
+        + json_rows("c text", "m bigint", "d text", "o text", "r text", "n bigint")
+        + " AS u ON CONFLICT (checkpoint_id, minute, device_id, outcome, reason)"
+        " DO UPDATE SET n = minutes.n + excluded.n",
+    )

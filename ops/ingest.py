@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from scanner.formats import strict_json
 from scanner.uplink import signing
 
 # Batches are at most 64 KiB by default (docs/mqtt.md 4.3); anything far above
@@ -231,7 +232,9 @@ def _status(device_id: str, document: dict[str, Any]) -> Status:
 
 
 def _object(payload: bytes) -> dict[str, Any]:
-    document = json.loads(payload)
+    # Strict: a duplicate key (two `pass_id`s, two `seq`s), NaN or a lone surrogate
+    # is malformed, not taken by its last copy (scanner/formats/strict_json.py).
+    document = strict_json.loads(payload, "message")
     if not isinstance(document, dict):
         raise _BadError
     return document

@@ -5,7 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ops.schema import EVENT_COLUMNS, POSTGRES_TYPES, SCHEMA_VERSION, SQLITE_TYPES, schema
+from ops.schema import (
+    EVENT_COLUMNS,
+    POSTGRES_TYPES,
+    SCHEMA_VERSION,
+    SQLITE_TYPES,
+    schema,
+    trace_indexes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -98,4 +105,20 @@ def _v1_to_v2(conn: Any, kind: str) -> None:
         conn.execute("DROP TABLE events_v1")
 
 
-_STEPS = {1: _v1_to_v2}
+def _v2_to_v3(conn: Any, kind: str) -> None:
+    """One index per trace read: the covering ones replace the plain ones on the same columns.
+
+    Version 2 made (pass_id, trusted_time) and (checkpoint_id, trusted_time)
+    indexes, and tracing added covering ones on the same keys, so every insert
+    maintained both. The covering ones answer the same reads (and more) alone.
+    On PostgreSQL each statement covers every day partition; on a large table
+    building the covering index (when tracing never did) takes a while, under
+    the schema lock that holds collectors back meanwhile.
+    """
+    for statement in trace_indexes(kind):
+        conn.execute(statement)  # IF NOT EXISTS: already there where tracing ran
+    for name in ("events_by_pass", "events_by_checkpoint"):
+        conn.execute(f"DROP INDEX IF EXISTS {name}")
+
+
+_STEPS = {1: _v1_to_v2, 2: _v2_to_v3}

@@ -18,6 +18,7 @@ from typing import Any
 from ops.db import Database, DatabaseError, open_database
 from ops.store import Store
 from scanner.cli.kit import CommandError, command, echo, parser, print_json
+from scanner.cli.progress import Progress
 from scanner.demo.broker import Broker
 from scanner.trust.identity import device_id_for
 
@@ -30,7 +31,7 @@ def main(argv: list[str]) -> int:
     p = parser("checkpoint-ops simulate", "Run simulated devices and report what was stored.")
     p.add_argument("--broker", help="mqtt://host:port; default: start a private Mosquitto")
     p.add_argument("--db", required=True, help="sqlite:///sim.db or postgresql://...")
-    p.add_argument("--devices", type=int, default=10)
+    p.add_argument("--devices", type=int, default=10, help="simulated units")
     p.add_argument("--rate", type=float, default=1.0, help="scans per second per device")
     p.add_argument("--duration", type=float, default=10.0, help="seconds of scanning")
     p.add_argument(
@@ -67,6 +68,8 @@ def _state_root(given: Path | None) -> str | None:
 
 
 def _simulate(args: Any, tmp: Path) -> dict[str, Any]:
+    progress = Progress("simulate", stages=3)
+    progress.step("starting the broker, collector and devices")
     broker = None
     if args.broker is None:
         broker = Broker(tmp / "broker", persistence=True)
@@ -88,12 +91,17 @@ def _simulate(args: Any, tmp: Path) -> dict[str, Any]:
     collector = None if args.external_collector else _Collector(broker_url, args.db, tmp)
     started = time.time()
     try:
-        reports = _run_fleet(args, seeds, broker_url, broker=broker, collector=collector, tmp=tmp)
+        reports = _run_fleet(
+            args, seeds, broker_url, broker=broker, collector=collector, tmp=tmp, progress=progress
+        )
         pairs = [(*v, k) for r in reports for k, v in r["devices"].items()]
         produced = sum(int(r["produced"]) for r in reports)
+        progress.step("waiting for the collector to store every event", total=produced)
         deadline = time.monotonic() + 60
-        while _stored(db, pairs) < produced and time.monotonic() < deadline:
+        while (stored := _stored(db, pairs)) < produced and time.monotonic() < deadline:
+            progress.advance(stored)
             time.sleep(0.2)
+        progress.finish()
         return _summary(
             db, pairs, produced, duplicates_before=before, started=started, reports=reports
         )
@@ -158,6 +166,7 @@ def _run_fleet(
     broker: Broker | None,
     collector: _Collector | None,
     tmp: Path,
+    progress: Progress,
 ) -> list[dict[str, Any]]:
     count = args.processes or max(1, min(8, math.ceil(len(seeds) / _DEVICES_PER_PROCESS)))
     children = []
@@ -184,8 +193,11 @@ def _run_fleet(
         child.stdin.write(json.dumps(spec).encode())
         child.stdin.close()
         children.append(child)
+    progress.step("scanning (seconds)", total=math.ceil(args.duration))
     if args.chaos:
-        _chaos(args.duration, broker, collector)
+        _chaos(args.duration, broker, collector, progress)
+    else:
+        _elapse(args.duration, progress)
     reports = []
     for child in children:
         assert child.stdout is not None
@@ -198,15 +210,27 @@ def _run_fleet(
     return reports
 
 
-def _chaos(duration: float, broker: Broker | None, collector: _Collector | None) -> None:
+def _chaos(
+    duration: float, broker: Broker | None, collector: _Collector | None, progress: Progress
+) -> None:
     """A broker restart at a third of the run and a killed collector at two thirds."""
-    waiting = threading.Event()
-    waiting.wait(duration / 3)
+    started = time.monotonic()
+    _elapse(duration / 3, progress)
     if broker is not None:
         broker.restart()
-    waiting.wait(duration / 3)
+    _elapse(duration * 2 / 3, progress, started)
     if collector is not None:
         collector.kill_and_restart()
+    _elapse(duration, progress, started)
+
+
+def _elapse(seconds: float, progress: Progress, since: float | None = None) -> None:
+    """Wait until `seconds` after `since` (default now), reporting the seconds gone by."""
+    started = time.monotonic() if since is None else since
+    waiting = threading.Event()
+    while (gone := time.monotonic() - started) < seconds:
+        progress.advance(int(gone))
+        waiting.wait(min(0.2, seconds - gone))
 
 
 def _stored(db: Database, pairs: list[tuple[Any, ...]]) -> int:

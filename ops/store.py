@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from nacl.signing import VerifyKey
 
 from ops import eventlog
-from ops.db import Database, write_many
+from ops.bulk import Write, json_rows, write_many, write_together
+from ops.db import Database
 from ops.ingest import Batch, Heartbeat, Message, Parsed, Refused, Status, TransientAlert
 from scanner.trust.identity import device_id_for
 
@@ -124,22 +125,22 @@ class Store:
                     result.quarantined += 1
                 result.refused.append((refused.reason, refused.device_id))
             self._refusals(result.refused, now)
-            self._seen(sorted({b.device_id for _, b in batches}), now)
+            figures = {
+                "stored": result.stored,
+                "duplicates": result.duplicates,
+                "conflicts": result.conflicts,
+                "quarantined": result.quarantined,
+                "refused": len(result.refused),
+            }
+            # Streams, minutes, last_seen and counters: one statement on PostgreSQL.
+            seen = self._seen(sorted({b.device_id for _, b in batches}), now)
+            write_together(self.db, [*outcome.writes, seen, self._counted(figures)])
             for _, parsed in entries:
                 if isinstance(parsed, Status):
                     self.status(parsed, now)
                 elif isinstance(parsed, TransientAlert):
                     self.transient_alert(parsed, now)
             self._heartbeats([p for _, p in entries if isinstance(p, Heartbeat)], now)
-            self.count(
-                {
-                    "stored": result.stored,
-                    "duplicates": result.duplicates,
-                    "conflicts": result.conflicts,
-                    "quarantined": result.quarantined,
-                    "refused": len(result.refused),
-                }
-            )
         return result
 
     def ingest(self, batch: Batch, now: float) -> IngestResult:
@@ -161,17 +162,17 @@ class Store:
             (now, reason, device_id, message.topic, payload, json.dumps(message.user_properties)),
         )
 
-    def _seen(self, devices: list[str], now: float) -> None:
+    def _seen(self, devices: list[str], now: float) -> Write:
         # last_seen to the nearest few seconds is all the dashboard needs; not
         # rewriting a device's row for every one-event message saves a write.
         devices = [d for d in devices if now - self._seen_at.get(d, 0.0) >= LAST_SEEN_STEP_S]
         self._seen_at.update(dict.fromkeys(devices, now))
-        write_many(
-            self.db,
+        return Write(
             "UPDATE devices SET last_seen = ? WHERE device_id = ?",
             [(now, d) for d in devices],
-            postgres="UPDATE devices SET last_seen = u.t FROM unnest(?::float8[], ?::text[])"
-            " AS u(t, d) WHERE devices.device_id = u.d",
+            "UPDATE devices SET last_seen = u.t FROM "  # noqa: S608 - constant text
+            + json_rows("t float8", "d text")
+            + " AS u WHERE devices.device_id = u.d",
         )
 
     def _heartbeats(self, heartbeats: list[Heartbeat], now: float) -> None:
@@ -181,9 +182,10 @@ class Store:
             self.db,
             "UPDATE devices SET heartbeat = ?, heartbeat_at = ?, last_seen = ? WHERE device_id = ?",
             [(h.document, now, now, d) for d, h in sorted(latest.items())],
-            postgres="UPDATE devices SET heartbeat = u.h, heartbeat_at = u.a, last_seen = u.s"
-            " FROM unnest(?::text[], ?::float8[], ?::float8[], ?::text[]) AS u(h, a, s, d)"
-            " WHERE devices.device_id = u.d",
+            postgres="UPDATE devices SET heartbeat = u.h, heartbeat_at = u.a, last_seen = u.s"  # noqa: S608 - constant text
+            " FROM "
+            + json_rows("h text", "a float8", "s float8", "d text")
+            + " AS u WHERE devices.device_id = u.d",
         )
 
     def _refusals(self, refused: list[tuple[str, str]], now: float) -> None:
@@ -242,15 +244,18 @@ class Store:
 
     def count(self, figures: dict[str, int]) -> None:
         """Add to this writer's own counter rows: no row is shared by two collectors."""
+        write_together(self.db, [self._counted(figures)])
+
+    def _counted(self, figures: dict[str, int]) -> Write:
         rows = sorted((self.collector, name, n) for name, n in figures.items() if n)
-        write_many(
-            self.db,
+        return Write(
             "INSERT INTO collector_counters (collector, name, n) VALUES (?, ?, ?)"
             " ON CONFLICT (collector, name) DO UPDATE SET n = collector_counters.n + excluded.n",
             rows,
-            postgres="INSERT INTO collector_counters (collector, name, n)"
-            " SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[])"
-            " ON CONFLICT (collector, name) DO UPDATE SET n = collector_counters.n + excluded.n",
+            "INSERT INTO collector_counters (collector, name, n) SELECT * FROM "  # noqa: S608 - constant text
+            + json_rows("c text", "k text", "n bigint")
+            + " AS u ON CONFLICT (collector, name)"
+            " DO UPDATE SET n = collector_counters.n + excluded.n",
         )
 
     def counters(self) -> dict[str, int]:

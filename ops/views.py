@@ -30,7 +30,7 @@ TRACE_SELECT = (
     " reason FROM events"
 )
 # Both keyed on trusted_time, the verifier's clock: wall_time is the unit's own and a Pi
-# without a real-time clock can be hours off. Served by ops.trace_schema's indexes.
+# without a real-time clock can be hours off. Served by ops.schema's trace indexes.
 TRACE_PASS_SQL = f"{TRACE_SELECT} WHERE pass_id = ? ORDER BY trusted_time LIMIT ?"
 TRACE_CHECKPOINT_SQL = (
     f"{TRACE_SELECT} WHERE checkpoint_id = ? AND trusted_time >= ? AND trusted_time < ?"

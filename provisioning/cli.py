@@ -19,6 +19,10 @@ SUBCOMMANDS = {
         "provisioning.enrollment:main_accept",
         "check a unit's enrollment request and seal its broker credentials (central)",
     ),
+    "decommission": (
+        "provisioning.decommission:main",
+        "retire a unit: its broker login, ACL and Home Assistant device (central)",
+    ),
     "device": (
         "provisioning.device:main",
         "on the unit: init its identity and configuration, enroll, install credentials",

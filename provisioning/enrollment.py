@@ -25,11 +25,17 @@ from scanner.cli.kit import (
     parser,
     print_json,
 )
-from scanner.errors import KeyFileError
+from scanner.errors import KeyFileError, StrictJsonError
+from scanner.formats import strict_json
 from scanner.trust.files import atomic_write
 from scanner.trust.identity import device_id_for
 from scanner.trust.keys import load_private_key
-from scanner.uplink.config import DEFAULT_TOPIC_ROOT, parse_broker_url
+from scanner.uplink.config import (
+    DEFAULT_DISCOVERY_PREFIX,
+    DEFAULT_TOPIC_ROOT,
+    check_discovery_prefix,
+    parse_broker_url,
+)
 
 REQUEST_TYPE = "checkpoint-enrollment-request"
 FORMAT_VERSION = 1
@@ -86,9 +92,9 @@ def _document(data: bytes, what: str) -> dict[str, Any]:
     if len(data) > MAX_DOCUMENT_BYTES:
         raise EnrollmentError(f"{what} is {len(data)} bytes: too large")
     try:
-        document = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise EnrollmentError(f"{what} is not JSON") from None
+        document = strict_json.loads(data, what)
+    except StrictJsonError as exc:
+        raise EnrollmentError(str(exc)) from None
     if not isinstance(document, dict):
         raise EnrollmentError(f"{what} is not a JSON object")
     return document
@@ -129,6 +135,12 @@ def _accept_parser() -> argparse.ArgumentParser:
     p.add_argument("--broker", help="broker URL for the unit (default: keep its own)")
     p.add_argument("--topic-root", default=DEFAULT_TOPIC_ROOT, help="MQTT topic prefix")
     p.add_argument(
+        "--discovery-prefix",
+        default=DEFAULT_DISCOVERY_PREFIX,
+        help="let the unit publish Home Assistant discovery configs under this prefix, "
+        "for its own node ID only ('' for none)",
+    )
+    p.add_argument(
         "--iterations",
         type=int,
         default=mosquitto.DEFAULT_ITERATIONS,
@@ -157,6 +169,11 @@ def main_accept(argv: list[str]) -> int:
             raise CommandError(str(exc)) from None
     if any(c in args.topic_root for c in "+#\x00") or not args.topic_root.strip("/"):
         raise CommandError("--topic-root must be a plain topic without wildcards")
+    if args.discovery_prefix:
+        try:
+            check_discovery_prefix(args.discovery_prefix)
+        except ValueError as exc:
+            raise CommandError(f"--{exc}") from None
     try:
         request = verify_request(args.request.read_bytes())
     except OSError as exc:
@@ -193,7 +210,13 @@ def main_accept(argv: list[str]) -> int:
         )
         mosquitto.merge_acl(
             args.mosquitto_acl,
-            mosquitto.acl_block(username, request.device_id, args.topic_root, comment),
+            mosquitto.acl_block(
+                username,
+                request.device_id,
+                args.topic_root,
+                comment,
+                args.discovery_prefix or None,
+            ),
         )
     except OSError as exc:
         raise CommandError(f"cannot write {exc.filename}: {exc.strerror}") from None

@@ -28,15 +28,23 @@ def password_hash(
     return f"${PBKDF2_SHA512}${iterations}${encoded[0]}${encoded[1]}"
 
 
-def acl_block(username: str, device_id: str, topic_root: str, comment: str) -> list[str]:
+def acl_block(
+    username: str,
+    device_id: str,
+    topic_root: str,
+    comment: str,
+    discovery_prefix: str | None = None,
+) -> list[str]:
     """The device writes only under its own subtree and reads only what is addressed to it.
 
     It also reads its own status: the uplink watches its retained status to
-    replace a stale "offline" left by its last will.
+    replace a stale "offline" left by its last will. With `discovery_prefix` it
+    may write Home Assistant discovery configs, for its own node ID only
+    (`<prefix>/<component>/<device_id>/<object_id>/config`, scanner.uplink.discovery).
     """
     device = f"{topic_root}/devices/{device_id}"
     safe = "".join(c if c.isprintable() else " " for c in comment)
-    return [
+    block = [
         f"# {safe}",
         f"user {username}",
         f"topic write {device}/#",
@@ -45,6 +53,9 @@ def acl_block(username: str, device_id: str, topic_root: str, comment: str) -> l
         f"topic read {device}/trust",
         f"topic read {topic_root}/trust/#",
     ]
+    if discovery_prefix is not None:
+        block.append(f"topic write {discovery_prefix}/+/{device_id}/+/config")
+    return block
 
 
 def _lines(path: Path) -> list[str]:
@@ -78,6 +89,46 @@ def merge_acl(path: Path, block: list[str]) -> bool:
     spacer = [""] if lines and lines[-1].strip() else []
     text = "\n".join([*lines, *spacer, *block]) + "\n"
     atomic_write(path, text.encode("utf-8"), _mode(path, 0o644))
+    return True
+
+
+def remove_password(path: Path, username: str) -> bool:
+    """Take the user's line out of the password file; False if it had none."""
+    lines = _lines(path)
+    kept = [line for line in lines if line.split(":", 1)[0] != username]
+    if len(kept) == len(lines):
+        return False
+    text = "\n".join(kept) + "\n" if kept else ""
+    atomic_write(path, text.encode("utf-8"), _mode(path, 0o600))
+    return True
+
+
+def remove_acl(path: Path, username: str) -> bool:
+    """Take the user's block (its comment, `user` line and rules) out of the ACL; False if none.
+
+    A block ends at a blank line or at the next `user` or `pattern` line, as
+    `merge_acl` writes them; lines of other users are kept as they are.
+    """
+    lines = _lines(path)
+    try:
+        start = [line.strip() for line in lines].index(f"user {username}")
+    except ValueError:
+        return False
+    end = start + 1
+    while (
+        end < len(lines)
+        and lines[end].strip()
+        and not lines[end].startswith(("user ", "pattern ", "#"))
+    ):
+        end += 1
+    if start > 0 and lines[start - 1].startswith("#"):
+        start -= 1  # the block's comment
+    if end < len(lines) and not lines[end].strip():
+        end += 1  # and the blank line that separated it from the next
+    kept = lines[:start] + lines[end:]
+    while kept and not kept[-1].strip():
+        kept.pop()
+    atomic_write(path, ("\n".join(kept) + "\n" if kept else "").encode(), _mode(path, 0o644))
     return True
 
 

@@ -19,7 +19,8 @@ from nacl.exceptions import CryptoError
 from nacl.public import SealedBox
 from nacl.signing import SigningKey, VerifyKey
 
-from scanner.errors import SignedObjectError
+from scanner.errors import SignedObjectError, StrictJsonError
+from scanner.formats import strict_json
 from scanner.formats.cose import deterministic_dumps, open_signed, sign1
 from scanner.trust.identity import device_id_for
 from scanner.uplink.config import DEFAULT_TOPIC_ROOT
@@ -84,9 +85,9 @@ def _outer(data: bytes) -> dict[str, Any]:
     if len(data) > MAX_SEALED_BYTES:
         raise CredentialsError(f"credentials file is {len(data)} bytes: too large")
     try:
-        document = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise CredentialsError("credentials file is not JSON") from None
+        document = strict_json.loads(data, "credentials file")
+    except StrictJsonError as exc:
+        raise CredentialsError(str(exc)) from None
     if not isinstance(document, dict) or document.get("type") != SEALED_TYPE:
         raise CredentialsError("not a sealed credentials file")
     if document.get("version") != FORMAT_VERSION:

@@ -41,6 +41,10 @@ class CborError(ScannerError, ValueError):
     """Untrusted bytes are not CBOR this project can take."""
 
 
+class StrictJsonError(ScannerError, ValueError):
+    """Signed or ingested JSON is malformed: a duplicate key, NaN or Infinity, a lone surrogate."""
+
+
 class SignedObjectError(ScannerError, ValueError):
     """A signed bundle, revocation update or command that does not verify; `code` says how."""
 
@@ -104,6 +108,10 @@ class RevocationGapError(ScannerError, ValueError):
         super().__init__(f"revocation delta {got} does not follow serial {have}: updates missing")
         self.have = have
         self.got = got
+
+
+class RevocationApplyError(ScannerError, RuntimeError):
+    """Building the new revocation set failed (its process died or timed out): the old one stays."""
 
 
 class RevocationFileError(ScannerError, ValueError):

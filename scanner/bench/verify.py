@@ -48,15 +48,30 @@ def main(argv: list[str]) -> int:
     p.add_argument("--calls", type=int, default=300, help="verifications per round")
     p.add_argument("--revoked", type=int, default=100_000, help="revoked IDs in the set")
     p.add_argument("--format", choices=("cp1", "hc1"), default="cp1", help="credential format")
-    p.add_argument("--rules", type=Path, help="hc1: a country's rule directory (*/rule.json)")
-    p.add_argument("--value-sets", type=Path, help="hc1: value sets for the rules (id -> codes)")
+    p.add_argument(
+        "--rules",
+        type=Path,
+        help="hc1: a country's rule directory (*/rule.json), or a directory of countries"
+        " (the one with the most rules is taken); default: the EU business-rules test data"
+        " in ../shared/vectors when it is there",
+    )
+    p.add_argument(
+        "--value-sets",
+        type=Path,
+        help="hc1: value sets for the rules (id -> codes); default: valuesets/valueSets.json"
+        " beside the rules",
+    )
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     args = p.parse_args(argv)
     if args.format == "hc1":
         from scanner.bench.verify_hc1 import run  # noqa: PLC0415 - cryptography, HC1 only
 
         figures = run(args.rounds, max(1, args.calls // 3), args.rules, args.value_sets)
-        print_json(figures) if args.json else echo(json.dumps(figures, indent=1))
+        if args.json:
+            print_json(figures)
+        else:
+            echo(json.dumps({k: v for k, v in figures.items() if k != "targets"}, indent=1))
+            echo("\n".join(lines(figures)))
         return 0
     root, issuer, revocation = SigningKey.generate(), SigningKey.generate(), SigningKey.generate()
     bundle = parse_bundle(

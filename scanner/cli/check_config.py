@@ -27,7 +27,11 @@ def main(argv: list[str]) -> int:
         "GPIO pins and broker settings it names, without opening any hardware.",
     )
     p.add_argument(
-        "file", type=Path, nargs="?", default=DEFAULT_PATH, help="the scanner.toml to check"
+        "file",
+        type=Path,
+        nargs="?",
+        default=DEFAULT_PATH,
+        help="the scanner.toml to check; an absolute path is the unit's, under --sysroot",
     )
     p.add_argument(
         "--sysroot", type=Path, default=Path("/"), help="the unit's / (for a mounted SD card)"
@@ -40,6 +44,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--print", action="store_true", help="print the effective configuration as TOML")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout, errors included")
     args = p.parse_args(argv)
+    args.file = _on_unit(args.sysroot, args.file)
     problems: list[str] = []
     config: Config | None = None
     try:
@@ -67,3 +72,13 @@ def main(argv: list[str]) -> int:
         echo(f"{args.file}: OK (checkpoint {config.device.checkpoint_id}, "
               f"camera {config.camera.source}, mqtt {'on' if config.mqtt else 'off'})")  # fmt: skip
     return EXIT_USAGE if problems else EXIT_OK
+
+
+def _on_unit(sysroot: Path, file: Path) -> Path:
+    """Map the unit's /etc/... under a mounted card, as the README writes it.
+
+    A path already inside the sysroot, or a relative one, is taken as given.
+    """
+    if sysroot == Path("/") or not file.is_absolute() or file.is_relative_to(sysroot):
+        return file
+    return sysroot / file.relative_to(file.anchor)

@@ -22,7 +22,12 @@ from scanner.errors import ConfigError
 from scanner.lights.signals import LightsConfig
 from scanner.outbox.queue import MIN_MAX_BYTES
 from scanner.trust.clock import TIMESYNC_FLAG
-from scanner.uplink.config import UplinkConfig, parse_broker_url
+from scanner.uplink.config import (
+    DEFAULT_DISCOVERY_PREFIX,
+    UplinkConfig,
+    check_discovery_prefix,
+    parse_broker_url,
+)
 
 DEFAULT_PATH = Path("/etc/checkpoint-scanner/scanner.toml")
 DEFAULT_STATE_DIR = Path("/var/lib/checkpoint-scanner")
@@ -121,11 +126,14 @@ class MqttSection:
     batch_max_events: int = 500
     batch_max_bytes: int = 64 * 1024
     allow_plaintext_credentials: bool = False
+    discovery: Literal["none", "homeassistant"] = "none"
+    discovery_prefix: str = DEFAULT_DISCOVERY_PREFIX
 
     def __post_init__(self) -> None:
         address = parse_broker_url(self.broker)  # errors redact any password in the URL
         if address.password is not None:
             raise ValueError("broker: keep the password out of the URL; use password_file")
+        check_discovery_prefix(self.discovery_prefix)
 
     def uplink_config(
         self,
@@ -161,6 +169,7 @@ class MqttSection:
             batch_max_events=self.batch_max_events,
             batch_max_bytes=self.batch_max_bytes,
             allow_plaintext_credentials=self.allow_plaintext_credentials,
+            discovery_prefix=self.discovery_prefix if self.discovery == "homeassistant" else None,
             checkpoint_id=checkpoint_id,
             label=label,
         )

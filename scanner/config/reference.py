@@ -92,6 +92,8 @@ MEANINGS = {
     "mqtt.batch_max_events": "events a scan batch carries at most",
     "mqtt.batch_max_bytes": "bytes a scan batch carries at most",
     "mqtt.allow_plaintext_credentials": "allow a password over mqtt:// to another host",
+    "mqtt.discovery": "homeassistant: announce the unit to Home Assistant (docs/mqtt.md 9)",
+    "mqtt.discovery_prefix": "Home Assistant's discovery prefix (its own default: homeassistant)",
     "display.backend": "none, console (HDMI/tty) or oled (I2C)",
     "display.language": "vi or en",
     "display.clear_after_s": "a verdict's screen clears after this long",

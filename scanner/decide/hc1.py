@@ -98,14 +98,15 @@ def verify_hc1(
 
 def _info(found: Inspection) -> PassInfo | None:
     claims, signer = found.claims, found.signer
-    if claims is None or signer is None or claims.ci is None:
+    ci = claims.ci if claims is not None else None
+    if claims is None or signer is None or ci is None:
         return None  # the schema requires ci; without it nothing could revoke the DCC
     certificate = summarise(claims)
     name = ""
     if certificate is not None:
         name = f"{certificate.given_name} {certificate.family_name}".strip()
     return PassInfo(
-        pass_id=pass_id(claims.ci),
+        pass_id=pass_id(ci),
         issuer=claims.issuer or signer.country,
         kid=signer.kid,
         kind=PassKind.TRAVEL,

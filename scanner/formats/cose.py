@@ -150,6 +150,10 @@ def _bstr_head(length: int) -> bytes:
     return b"\x5a" + length.to_bytes(4, "big")
 
 
+# The head of the only protected header this profile signs, in its one deterministic
+# encoding: map(2), 1 (alg): -8 (EdDSA), 4 (kid): a byte string of 8, then the kid.
+_EDDSA_HEADER = b"\xa2\x01\x27\x04\x48"
+
 # CBOR array(4) followed by the text string "Signature1" (RFC 9052 section 4.4).
 _SIG_STRUCTURE_HEAD = b"\x84\x6aSignature1"
 
@@ -231,6 +235,9 @@ def parse_sign1(data: bytes) -> Sign1:
     # kid or alg an attacker swapped, so this profile requires it empty.
     if unprotected != {}:
         raise CoseError("unprotected header must be empty")
+    if len(protected) == len(_EDDSA_HEADER) + KID_LENGTH and protected.startswith(_EDDSA_HEADER):
+        # The one deterministic encoding of {alg: EdDSA, kid: 8 bytes}: nothing to decode.
+        return Sign1(protected, protected[-KID_LENGTH:], payload, signature)
     try:
         header = loads_untrusted(protected, max_depth=2)
     except CborError as exc:

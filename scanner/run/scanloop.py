@@ -29,6 +29,7 @@ from scanner.model import DeviceState, Health
 from scanner.outbox.queue import Outbox
 from scanner.run.health import cpu_temperature, disk_free, uptime
 from scanner.run.notify import Notifier, watchdog_interval
+from scanner.run.rate import RecentCount
 from scanner.run.supervision import CameraSupervisor
 from scanner.trust.clock import TrustedClock
 from scanner.trust.snapshot import TrustSnapshot
@@ -89,6 +90,7 @@ class ScanLoop:
         self._last_health: Health | None = None
         self.decisions = 0
         self.by_format: Counter[str] = Counter()  # decisions per credential format
+        self.recent = RecentCount()  # decisions in the last minute, for the heartbeat
 
     # -- camera ----------------------------------------------------------------------------
 
@@ -163,6 +165,8 @@ class ScanLoop:
         unlogged = self.step.unlogged
         decided = self.step.process(frame)
         self.decisions += len(decided)
+        if decided:
+            self.recent.add(time.monotonic(), len(decided))
         self.by_format.update(d.verdict.format for d in decided)
         if self.step.unlogged != unlogged and not unlogged:
             # Could not log: the officer sees the degraded pattern after this verdict.
@@ -244,6 +248,7 @@ class ScanLoop:
             },
             "decisions": self.decisions,
             "decisions_by_format": dict(sorted(self.by_format.items())),
+            "decisions_per_min": self.recent.count(time.monotonic()),
             "trust": {
                 "bundle_version": snapshot.bundle.version if snapshot else None,
                 "age_s": now - snapshot.bundle.issued_at if snapshot else None,

@@ -14,6 +14,7 @@ from typing import Any
 from nacl.signing import SigningKey, VerifyKey
 
 from scanner.errors import SignedObjectError
+from scanner.formats import strict_json
 from scanner.formats.cose import deterministic_dumps, open_signed, sign1
 from scanner.formats.hc1.rules import Rule, RuleError, parse_rule
 from scanner.model import TrustState
@@ -98,7 +99,7 @@ def _int(body: Mapping[Any, Any], name: str, low: int = 0) -> int:
 
 def _value_sets(text: Any) -> dict[str, list[str]]:
     try:
-        doc = json.loads(text) if isinstance(text, str) else None
+        doc = strict_json.loads(text, "value_sets") if isinstance(text, str) else None
     except ValueError:
         doc = None
     if not isinstance(doc, dict) or not all(
@@ -127,7 +128,8 @@ def parse_rules(data: bytes, key: VerifyKey) -> RuleSet:
     rules = []
     for text in texts:
         try:
-            rules.append(parse_rule(json.loads(text) if isinstance(text, str) else None))
+            rule = strict_json.loads(text, "rule") if isinstance(text, str) else None
+            rules.append(parse_rule(rule))
         except (ValueError, RuleError) as exc:
             raise RuleSetError(f"rule set holds a bad rule: {exc}") from None
     issued_at, expires_at = _int(body, "issued_at"), _int(body, "expires_at")

@@ -15,6 +15,7 @@ import json
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from scanner.formats import strict_json
 from scanner.model import RevocationState
 from scanner.trust.files import atomic_write
 
@@ -87,7 +88,7 @@ class RevocationRecord:
     def load(cls, path: Path) -> RevocationRecord | None:
         """The saved record, None if there is none yet; RecordError if damaged."""
         try:
-            data = json.loads(path.read_bytes())
+            data = strict_json.loads(path.read_bytes(), str(path))
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as exc:

@@ -6,8 +6,8 @@ import bisect
 import hashlib
 import itertools
 import os
+import secrets
 import struct
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Final
@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from scanner.errors import RevocationFileError
+from scanner.trust.files import fsync_dir
 
 _Keys = npt.NDArray[np.uint64]
 
@@ -216,14 +217,15 @@ class RevocationSet:
         whole: RevocationSet = self.compacted()  # typed: its privates are this class's own
         return whole._sorted.array
 
-    def save(self, path: Path, serial: int) -> None:
-        """Write the set to `path` atomically: readers see the old file or the new one."""
+    def write_new(self, path: Path, serial: int) -> None:
+        """Write the set to `path`, which must not exist yet, and fsync it (not its directory)."""
         body = self.keys().astype("<u8", copy=False)
         fields = _FIELDS.pack(_MAGIC, _VERSION, 0, serial, len(body))
         digest = _body_digest()
         digest.update(fields)
         digest.update(body.data.cast("B"))
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        # O_EXCL and O_NOFOLLOW: a fresh file of our own, never one planted there.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(fields)
@@ -231,16 +233,21 @@ class RevocationSet:
                 out.write(body.data.cast("B"))
                 out.flush()
                 os.fsync(out.fileno())
-            Path(tmp).replace(path)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
+            raise
+
+    def save(self, path: Path, serial: int) -> None:
+        """Write the set to `path` atomically: readers see the old file or the new one."""
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
+        self.write_new(tmp, serial)
+        try:
+            tmp.replace(path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
             raise
         # The rename itself is only durable once the directory entry is on disk.
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        fsync_dir(path.parent)
 
     @classmethod
     def load(cls, path: Path) -> tuple[RevocationSet, int]:

@@ -27,8 +27,14 @@ class RevocationUpdate:
     added: tuple[str, ...]
     removed: tuple[str, ...]
 
-    def check_follows(self, current_serial: int) -> None:
-        """Raise RevocationGapError unless this update may be applied after `current_serial`."""
+    def check_follows(self, current_serial: int, *, awaiting_snapshot: bool = False) -> None:
+        """Raise RevocationGapError unless this update may be applied after `current_serial`.
+
+        After a revocation key rotation (`awaiting_snapshot`) only a snapshot may
+        come next: it alone says what the new key's line revokes.
+        """
+        if awaiting_snapshot and not self.snapshot:
+            raise RevocationGapError(current_serial, self.serial)
         if self.snapshot:
             if self.serial <= current_serial:
                 raise RevocationGapError(current_serial, self.serial)

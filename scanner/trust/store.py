@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from nacl.signing import VerifyKey
@@ -13,16 +13,24 @@ from nacl.signing import VerifyKey
 from scanner.errors import (
     BundleError,
     BundleRollbackError,
+    RevocationApplyError,
     RevocationFileError,
     RevocationGapError,
     TrustStoreError,
 )
 from scanner.formats.cose import key_id
 from scanner.trust.bundle import TrustBundle, parse_bundle
-from scanner.trust.files import atomic_write
+from scanner.trust.files import atomic_write, fsync_dir
 from scanner.trust.freshness import RECORD_FILE, RecordError, RevocationRecord
+from scanner.trust.revocation_build import (
+    OFFLOAD_BYTES,
+    BuildBase,
+    Built,
+    build,
+    build_in_child,
+    remove_stale,
+)
 from scanner.trust.revocation_set import RevocationSet
-from scanner.trust.revocation_update import RevocationUpdate, parse_update
 from scanner.trust.snapshot import TrustSnapshot
 
 log = logging.getLogger(__name__)
@@ -34,14 +42,20 @@ REVOCATIONS_FILE = "revocations.bin"
 class TrustStore:
     """Holds the current TrustSnapshot; updates replace it whole, on disk and in memory."""
 
-    def __init__(self, directory: Path, root: VerifyKey) -> None:
+    def __init__(
+        self, directory: Path, root: VerifyKey, *, offload_bytes: int = OFFLOAD_BYTES
+    ) -> None:
+        """`offload_bytes`: revocation updates this large or larger are built in a child process."""
         self._dir = directory
         self._root = root
+        self._offload_bytes = offload_bytes
         self._lock = threading.Lock()
         bundle = self._load_bundle()
         revoked, serial = self._load_revocations()
         record = self._load_record(serial, bundle)
-        self._snapshot = TrustSnapshot(bundle, revoked, serial, record)
+        # After a rotation the file keeps the old key's set (and serial) until the
+        # new key's snapshot replaces it; the new line's serial is the record's 0.
+        self._snapshot = TrustSnapshot(bundle, revoked, record.serial, record)
         self.rotated = False  # set by install_bundle when the revocation key changed
 
     def _load_record(self, serial: int, bundle: TrustBundle) -> RevocationRecord:
@@ -51,6 +65,8 @@ class TrustStore:
             # Only freshness is lost; start stale (honest) rather than refuse to verify.
             log.warning("revocation record damaged, starting stale: %s", exc)
             record = None
+        if record is not None and record.awaiting_snapshot and record.signer == _kid(bundle):
+            return record  # a rotation still waiting for its snapshot: keep waiting
         if record is None or record.serial != serial:
             # Older units kept no record: the set is the current key's, its age unknown.
             return RevocationRecord(serial=serial, signer=_kid(bundle))
@@ -114,42 +130,96 @@ class TrustStore:
         log.info("trust bundle version %d installed", bundle.version)
         return bundle
 
-    def apply_revocations(self, data: bytes, now: int | None = None) -> RevocationUpdate:
+    def apply_revocations(self, data: bytes, now: int | None = None) -> AppliedRevocations:
         """Verify and apply one update; raises RevocationUpdateError or RevocationGapError.
 
-        A gap is recorded (the unit turns gapped after the policy's grace) before raising.
+        Large updates are built in a helper process (``revocation_build``), off
+        this process's GIL; RevocationApplyError if that process fails twice.
+        A gap is recorded (the unit turns gapped after the policy's grace) before
+        raising. Whatever is raised, the revocations in force are unchanged.
         """
-        current = self._snapshot
-        update = parse_update(data, current.bundle.revocation_key)
+        failure: RevocationApplyError | None = None
+        for _ in range(2):  # once more if the helper died or the trust data moved meanwhile
+            current = self._snapshot
+            base = _base(current)
+            try:
+                built = self._build(data, base, current)
+            except RevocationGapError as exc:
+                self._record_gap(exc, base, now)
+                raise
+            except RevocationApplyError as exc:
+                log.warning("revocation apply failed: %s", exc)
+                failure = exc
+                continue
+            try:
+                with self._lock:
+                    if _base(self._snapshot) == base:
+                        return self._commit(built)
+                failure = RevocationApplyError("trust data changed during the apply")
+            except RevocationFileError as exc:
+                failure = RevocationApplyError(f"staged revocation file refused: {exc}")
+            finally:
+                built.discard()  # a no-op once the staged file is renamed into place
+        assert failure is not None
+        raise failure
+
+    def _build(self, data: bytes, base: BuildBase, current: TrustSnapshot) -> Built:
+        if len(data) < self._offload_bytes:
+            return build(data, base, current.revoked)
+        path = self._dir / REVOCATIONS_FILE
+        remove_stale(path)
+        return build_in_child(data, base, path)
+
+    def _record_gap(self, exc: RevocationGapError, base: BuildBase, now: int | None) -> None:
+        if exc.got <= exc.have:
+            return  # already applied (retained or re-sent): nothing to record
         with self._lock:
             current = self._snapshot
-            record = current.revocation
-            try:
-                _check_follows(update, current.revocation_serial, record)
-            except RevocationGapError as exc:
-                if exc.got > exc.have:
-                    seen = record.gap(exc.got, int(time.time()) if now is None else now)
-                    seen.save(self._dir / RECORD_FILE)
-                    self._snapshot = replace(current, revocation=seen)
-                raise
-            if update.snapshot:
-                revoked = RevocationSet.from_ids(update.added)
-            else:
-                revoked = current.revoked.apply(update.added, update.removed)
-            revoked.save(self._dir / REVOCATIONS_FILE, update.serial)
-            record = record.applied(update.serial, update.issued_at, _kid(current.bundle))
-            record.save(self._dir / RECORD_FILE)
-            self._snapshot = TrustSnapshot(current.bundle, revoked, update.serial, record)
-        log.info("revocations at serial %d (%d revoked)", update.serial, len(revoked))
-        return update
+            if _base(current) != base:
+                return  # moved on while the update was read: the gap is stale news
+            seen = current.revocation.gap(exc.got, int(time.time()) if now is None else now)
+            seen.save(self._dir / RECORD_FILE)
+            self._snapshot = replace(current, revocation=seen)
+
+    def _commit(self, built: Built) -> AppliedRevocations:
+        """Under the lock: put `built` in force, on disk first (atomic, fsynced), then in memory."""
+        current = self._snapshot
+        path = self._dir / REVOCATIONS_FILE
+        if built.staged is None:
+            assert built.revoked is not None
+            revoked = built.revoked
+            revoked.save(path, built.serial)
+        else:
+            # Checked again here: the daemon swaps in only what it has read back whole.
+            revoked, serial = RevocationSet.load(built.staged)
+            if serial != built.serial:
+                raise RevocationFileError(f"staged file holds serial {serial}, not {built.serial}")
+            built.staged.replace(path)
+            fsync_dir(self._dir)
+        record = current.revocation.applied(built.serial, built.issued_at, _kid(current.bundle))
+        record.save(self._dir / RECORD_FILE)
+        self._snapshot = TrustSnapshot(current.bundle, revoked, built.serial, record)
+        log.info("revocations at serial %d (%d revoked)", built.serial, len(revoked))
+        return AppliedRevocations(built.serial, built.issued_at, built.snapshot, len(revoked))
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedRevocations:
+    """What an applied update did: its serial and signed time, and the set's new size."""
+
+    serial: int
+    issued_at: int
+    snapshot: bool
+    revoked: int
+
+
+def _base(snapshot: TrustSnapshot) -> BuildBase:
+    return BuildBase(
+        key=bytes(snapshot.bundle.revocation_key),
+        serial=snapshot.revocation_serial,
+        awaiting_snapshot=snapshot.revocation.awaiting_snapshot,
+    )
 
 
 def _kid(bundle: TrustBundle) -> str:
     return key_id(bytes(bundle.revocation_key)).hex()
-
-
-def _check_follows(update: RevocationUpdate, serial: int, record: RevocationRecord) -> None:
-    if record.awaiting_snapshot and not update.snapshot:
-        # After a key rotation only a snapshot can say what the new line revokes.
-        raise RevocationGapError(serial, update.serial)
-    update.check_follows(serial)

@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 DEFAULT_TOPIC_ROOT = "checkpoint/v1"
+DEFAULT_DISCOVERY_PREFIX = "homeassistant"  # Home Assistant's own default
 _DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 _TOPIC_FORBIDDEN = ("+", "#", "\x00")
 
@@ -62,6 +63,14 @@ def parse_broker_url(url: str) -> BrokerAddress:
 _LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
 
+def check_discovery_prefix(prefix: str) -> None:
+    """A plain topic prefix: no wildcards, no empty level (the ACL matches it literally)."""
+    if not prefix or any(char in prefix for char in _TOPIC_FORBIDDEN) or "" in prefix.split("/"):
+        raise ValueError(
+            "discovery_prefix: a topic prefix without + # NUL or empty levels, e.g. homeassistant"
+        )
+
+
 def check_credentials_transport(address: BrokerAddress, allowed: bool, name: str) -> None:
     """Refuse a password sent in clear to another machine unless explicitly allowed."""
     remote = address.host not in _LOOPBACK and not address.host.startswith("127.")
@@ -96,6 +105,8 @@ class UplinkConfig:
     ack_timeout_s: float = 30.0
     poll_interval_s: float = 1.0  # how often the outbox is looked at without a wake()
     allow_plaintext_credentials: bool = False  # a password over mqtt:// to another host
+    # Home Assistant MQTT discovery under this prefix (scanner.uplink.discovery); None: off.
+    discovery_prefix: str | None = None
     # For people reading status and heartbeats (MQTT Explorer, dashboards): not a key.
     checkpoint_id: str | None = None
     label: str = ""
@@ -113,6 +124,8 @@ class UplinkConfig:
             raise ValueError("uplink.device_id: must not contain /")
         if self.topic_root.startswith("/") or self.topic_root.endswith("/"):
             raise ValueError("uplink.topic_root: no leading or trailing /")
+        if self.discovery_prefix is not None:
+            check_discovery_prefix(self.discovery_prefix)
         if (self.cert_file is None) != (self.key_file is None):
             raise ValueError("uplink.cert_file and uplink.key_file: give both or neither")
         if not address.tls and (self.ca_file or self.cert_file):

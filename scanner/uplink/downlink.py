@@ -14,6 +14,7 @@ from scanner.errors import (
     BundleError,
     BundleRollbackError,
     CoseError,
+    RevocationApplyError,
     RevocationGapError,
     RevocationUpdateError,
 )
@@ -140,6 +141,11 @@ class Downlink:
             return
         except RevocationUpdateError as exc:
             self._actions.alert("revocation_refused", {"error": str(exc)})
+            return
+        except RevocationApplyError as exc:
+            # Not the update's fault: the old set stays in force. The retained update
+            # comes again on reconnect, and the next delta's gap asks central for it.
+            self._actions.alert("revocation_apply_failed", {"error": str(exc)})
             return
         log.info("revocation update %d applied", update.serial)
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import enum
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from scanner.formats import strict_json
 from scanner.uplink.topics import Topics
 
 if TYPE_CHECKING:  # paho is imported at run time only by the connection (session.py)
@@ -73,7 +73,7 @@ def calls_for_rebirth(payload: bytes | bytearray, session: int) -> bool:
     birth (the broker notices the old one dead late); so can anything unreadable.
     """
     try:
-        document = json.loads(payload)
+        document = strict_json.loads(payload, "status")
         seen = int(document["session"])
         state = str(document["state"])
     except (ValueError, KeyError, TypeError):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import sys
 
+from scanner.uplink import discovery
+
 EVENT = {
     "seq": "sequence number in this store, from 1, never reused",
     "kind": "`scan`, `alert`, `telemetry` or `shed`",
@@ -59,6 +61,7 @@ DOCUMENTS: dict[str, dict[str, str]] = {
         "decode_ms.p95": "95th percentile decode time",
         "decisions": "decisions since start",
         "decisions_by_format": "decisions since start per credential format (`cp1`, `hc1`)",
+        "decisions_per_min": "decisions in the last 60 s",
         "trust.bundle_version": "installed bundle version",
         "trust.age_s": "seconds since the bundle was issued",
         "trust.state": "`fresh`, `stale` or `expired`",
@@ -121,6 +124,14 @@ def markdown() -> str:
     for name, fields in DOCUMENTS.items():
         out += ["", f"### {name}", "", "| field | meaning |", "|---|---|"]
         out += [f"| `{field}` | {meaning} |" for field, meaning in fields.items()]
+    out += ["", "### Home Assistant discovery entities (section 9)", ""]
+    out += ["| config topic (under the prefix) | reads | template | kind |", "|---|---|---|---|"]
+    for entity in discovery.ENTITIES:
+        where = f"{entity.component}/DEVICE_ID/{entity.object_id}/config"
+        source = "heartbeat" if entity.heartbeat else "status"
+        template = str(entity.fields["value_template"]).replace("|", "\\|")
+        kind = entity.fields.get("device_class") or entity.fields.get("unit_of_measurement")
+        out.append(f"| `{where}` | {source} | `{template}` | {kind} |")
     out += ["", END]
     return "\n".join(out) + "\n"
 

@@ -22,7 +22,7 @@ import paho.mqtt.client as mqtt
 
 import scanner
 from scanner.outbox.queue import Outbox
-from scanner.uplink import payloads
+from scanner.uplink import discovery, payloads
 from scanner.uplink.config import UplinkConfig
 from scanner.uplink.direct import DirectMessages, HeartbeatSource
 from scanner.uplink.forwarder import Forwarder
@@ -283,6 +283,10 @@ class Uplink:
     def _serve(self, conn: Connection) -> None:
         if not self._announce_online(conn):
             return
+        # Home Assistant discovery, when on: retained, so once a connection is plenty.
+        for topic, config in discovery.configs(self.config, self.topics):
+            if not self._publisher.publish_ok(conn, topic, config, retain=True, sign=False):
+                return
         conn.subscribe(
             [
                 self.topics.status,

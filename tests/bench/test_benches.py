@@ -43,7 +43,28 @@ def test_bench_verify_hc1_reports_both_algorithms_rules_and_the_dsc_list_beside_
             figures[algorithm]
         )
     assert figures["rules"]["first_failure"] is None  # the bench certificate passes its rules
+    assert figures["rules"]["rules_passed"] == figures["rules"]["rules_in_force_for_a_vaccination"]
     assert figures["dsc_list"]["dscs"] == 10_000
+    judged = {t["figure"] for t in figures["targets"]}
+    assert judged == {"es256.ratio", "ps256.ratio", "rules.rule_set_ms", "dsc_list.load_s"}
+    assert isinstance(figures["targets_met"], bool)
+
+
+def test_bench_verify_hc1_takes_the_country_with_the_most_rules(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    testdata = Path(__file__).resolve().parents[3] / "shared/vectors/dgc-business-rules-testdata"
+    if not testdata.is_dir():
+        pytest.skip("shared vectors not present")
+    figures = run_json(
+        capsys, "verify", "--format", "hc1", "--rounds", "1", "--calls", "3",
+        "--rules", str(testdata), "--json",
+    )  # fmt: skip
+    rules = figures["rules"]
+    most = max(len(list(c.glob("*/rule.json"))) for c in testdata.iterdir() if c.is_dir())
+    assert rules["rules_in_set"] == most > 1
+    assert rules["value_sets"] > 0  # found beside the rules
+    assert rules["rules_in_force_for_a_vaccination"] > 1
 
 
 def test_bench_revocations_reports_memory_lookup_load_and_delta_beside_a_python_set(
@@ -92,4 +113,21 @@ def test_bench_downlink_reports_puback_and_frame_times_with_and_without_an_apply
     assert figures["entries"] == 2000
     for side in ("without_apply", "during_apply"):
         assert {"puback_ms", "frame_ms"} <= set(figures[side])  # type: ignore[arg-type]
-    assert "apply_alone_seconds" in figures["reference"]  # type: ignore[operator]
+    reference = figures["reference"]
+    assert {"builder_alone_seconds", "in_process_alone_seconds"} <= set(reference)  # type: ignore[arg-type]
+    assert {"puback_p95_ms", "frame_p95_ms"} <= set(figures["change"])  # type: ignore[arg-type]
+    assert "during_apply.daemon_cpu_s" in [t["figure"] for t in figures["targets"]]  # type: ignore[attr-defined,index]
+
+
+def test_bench_downlink_prints_both_sides_in_one_table_with_the_targets(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    if find_mosquitto() is None:
+        pytest.skip("no mosquitto binary on this machine")
+    argv = ["downlink", "--entries", "500", "--events", "2000", "--window", "0.2"]
+    assert main(["bench", *argv, "--dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    header = next(line for line in out.splitlines() if "without apply" in line)
+    assert "during apply" in header
+    assert any(line.startswith("frame p95 ms") for line in out.splitlines())
+    assert "target during_apply.frame_ms.max < 100" in out

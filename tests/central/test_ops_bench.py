@@ -35,3 +35,24 @@ def test_bench_trace_reports_contacts_beside_the_index_reads(
     assert {"p50_ms", "max_ms", "f1_avg", "f2_avg", "cut"} <= set(contacts)
     assert contacts["f1_avg"] > 0
     assert report["target_ms"] == 1000
+
+
+def test_bench_ingest_prints_both_figures_the_target_and_whether_it_was_met(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["bench", "ingest", "--db", f"sqlite:///{tmp_path}/ingest.db", "--messages", "300",
+            "--devices", "5", "--live-rate", "100", "--live-seconds", "1", "--json"]  # fmt: skip
+    assert cli.main(argv) == 0  # exit status: every event stored once, whatever the speed
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    one = report["1_event_messages"]
+    assert one["stored_once"] is True
+    assert one["collector_messages_per_s"] > 0 < one["bare_insert_events_per_s"]
+    assert report["target_one_event_messages_per_s"] == 8000
+    assert report["target_met"] is (one["collector_messages_per_s"] >= 8000)
+    assert report["stored_size_one_event_messages"]["rows"] == 300
+    live = report["live_paced"]  # offered at a pace, as units send, not queued
+    assert live["messages"] == 100
+    assert live["stored_once"] is True
+    assert 0 <= live["scan_to_stored_s"]["p50"] <= live["scan_to_stored_s"]["p95"]
+    assert live["target_p95_s"] == 2.0
+    assert live["target_met"] is (live["scan_to_stored_s"]["p95"] < 2.0)

@@ -10,7 +10,7 @@ import pytest
 from support.ops import db_url, postgres_admin, postgres_url  # noqa: F401 - fixtures
 
 from ops import cli, partitions, retention
-from ops.db import DatabaseError, open_database
+from ops.db import Database, DatabaseError, open_database
 from ops.ingest import Batch
 from ops.store import Store
 
@@ -74,7 +74,7 @@ def test_an_older_database_is_refused_until_migrated_then_keeps_its_events(
     with pytest.raises(DatabaseError, match="checkpoint-ops migrate"):
         open_database(db_url)
     assert cli.main(["migrate", "--db", db_url]) == 0
-    assert json.loads(capsys.readouterr().out) == {"from": 1, "to": 2, "changed": True}
+    assert json.loads(capsys.readouterr().out) == {"from": 1, "to": 3, "changed": True}
     db = open_database(db_url)
     assert [r[0] for r in db.query("SELECT pass_id FROM events ORDER BY seq")] == ["PX1", "PX2"]
     assert Store(db).counters() == {"stored": 2}
@@ -84,6 +84,39 @@ def test_an_older_database_is_refused_until_migrated_then_keeps_its_events(
     db.close()
     assert cli.main(["migrate", "--db", db_url]) == 0
     assert json.loads(capsys.readouterr().out)["changed"] is False
+
+
+def _event_indexes(db: Database) -> set[str]:
+    if db.kind == "postgresql":  # the partitioned table's own indexes, not each day's copy
+        rows = db.query("SELECT indexname FROM pg_indexes WHERE tablename = 'events'")
+    else:
+        rows = db.query(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'"
+        )
+    return {str(name) for (name,) in rows if not str(name).startswith("sqlite_autoindex")}
+
+
+def test_version_2_keeps_one_index_per_trace_read_after_migrating(
+    db_url: str,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    db = open_database(db_url)
+    now = time.time()
+    Store(db).ingest(Batch("cp-a", "s1", (_row(1, int(now)),)), now)
+    # Version 2 as it was once tracing had opened it: plain and covering indexes side by side.
+    db.execute("CREATE INDEX events_by_pass ON events (pass_id, trusted_time)")
+    db.execute("CREATE INDEX events_by_checkpoint ON events (checkpoint_id, trusted_time)")
+    db.execute("UPDATE schema_version SET version = 2")
+    db.close()
+    with pytest.raises(DatabaseError, match="checkpoint-ops migrate"):
+        open_database(db_url)
+    assert cli.main(["migrate", "--db", db_url]) == 0
+    assert json.loads(capsys.readouterr().out) == {"from": 2, "to": 3, "changed": True}
+    db = open_database(db_url)
+    assert _event_indexes(db) >= {"events_by_pass_trusted", "events_by_checkpoint_trusted"}
+    assert not _event_indexes(db) & {"events_by_pass", "events_by_checkpoint"}
+    assert [str(r[0]) for r in db.query("SELECT pass_id FROM events")] == ["PX1"]
+    db.close()
 
 
 def test_a_newer_database_is_refused_with_a_clear_error(db_url: str) -> None:  # noqa: F811

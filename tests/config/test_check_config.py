@@ -98,3 +98,14 @@ def test_print_is_toml_that_reads_back_as_the_same_configuration(
 
 def test_the_bundle_file_name_is_the_trust_stores() -> None:
     assert preflight_module.BUNDLE_FILE == store.BUNDLE_FILE
+
+
+def test_with_sysroot_the_units_own_path_is_read_under_it(
+    unit: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As the README writes it: `check-config --sysroot R /etc/checkpoint-scanner/scanner.toml`."""
+    argv = ["check-config", "--sysroot", str(unit), "/etc/checkpoint-scanner/scanner.toml"]
+    assert cli.main(argv) == 0
+    assert "OK" in capsys.readouterr().out
+    assert cli.main(["check-config", "--sysroot", str(unit)]) == 0  # the default file, too
+    assert "OK" in capsys.readouterr().out

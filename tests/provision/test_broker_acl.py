@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +12,15 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from support.broker import TlsBroker
 from support.pki import Pki
-from support.provisioning import AuthBroker, Client, device_id, enrolled, make_keys, password
+from support.provisioning import (
+    AuthBroker,
+    Client,
+    device_id,
+    enrolled,
+    make_keys,
+    password,
+    run,
+)
 from support.waiting import wait_until
 
 from provisioning.mosquitto import password_hash
@@ -28,7 +37,8 @@ def _central_account(tmp: Path) -> None:
     with (tmp / "passwd").open("a") as f:
         f.write(f"central:{password_hash('central-secret')}\n")
     with (tmp / "acl").open("a") as f:
-        f.write(f"\nuser central\ntopic readwrite {ROOT}/#\n")
+        # homeassistant/#: decommission empties a retired unit's discovery configs.
+        f.write(f"\nuser central\ntopic readwrite {ROOT}/#\ntopic readwrite homeassistant/#\n")
 
 
 @pytest.fixture
@@ -174,3 +184,65 @@ def test_the_client_certificate_from_enrolment_logs_in_as_the_device_under_the_s
         broker.kill()
     config = (etc / "scanner.toml").read_text()
     assert 'cert_file = "/etc/checkpoint-scanner/client.pem"' in config
+
+
+def _ha(r: Path, component: str = "sensor", object_id: str = "state") -> str:
+    return f"homeassistant/{component}/{device_id(r)}/{object_id}/config"
+
+
+def test_a_unit_publishes_home_assistant_discovery_only_for_its_own_node_id(
+    tmp_path: Path, two_units: tuple[AuthBroker, Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    broker, a, b = two_units
+    central = Client(broker.port, "central", "central-secret")
+    unit_a = Client(broker.port, device_id(a), password(a))
+    try:
+        central.subscribe("homeassistant/#")
+        _ready(central, "homeassistant/central/ready/config")
+        own = _ha(a)
+        assert not unit_a.publish(own, b'{"state_topic":"x"}', retain=True).is_failure  # type: ignore[attr-defined]
+        assert not unit_a.publish(_ha(a, "binary_sensor", "connectivity")).is_failure  # type: ignore[attr-defined]
+        assert unit_a.publish(_ha(b)).is_failure  # type: ignore[attr-defined]
+        assert unit_a.publish(f"homeassistant/sensor/{device_id(a)}/state/state").is_failure  # type: ignore[attr-defined]
+        assert unit_a.publish("homeassistant/status").is_failure  # type: ignore[attr-defined]
+        assert unit_a.publish(f"homeassistant/sensor/{device_id(a)}/x/y/config").is_failure  # type: ignore[attr-defined]
+        # A barrier: A's own message, sent after the refused ones, reaches central.
+        barrier = _ha(a, "sensor", "barrier")
+        assert not unit_a.publish(barrier).is_failure  # type: ignore[attr-defined]
+        assert wait_until(lambda: barrier in central.received)
+    finally:
+        unit_a.close()
+        central.close()
+    assert own in central.received
+    assert _ha(b) not in central.received
+    assert not any(topic.endswith("/state/state") for topic in central.received)
+
+    # Decommission A with central's account: its retained config goes, and so do its
+    # password line and ACL block; B's and central's stay.
+    secret = tmp_path / "central.password"
+    secret.write_text("central-secret\n")
+    secret.chmod(0o600)
+    code, out, err = run(
+        capsys, "decommission", "--device-id", device_id(a),
+        "--broker", f"mqtt://central@127.0.0.1:{broker.port}", "--password-file", str(secret),
+        "--mosquitto-passwd", str(tmp_path / "passwd"), "--mosquitto-acl", str(tmp_path / "acl"),
+        "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["password_removed"]
+    assert summary["acl_removed"]
+    assert own in summary["discovery_removed"]
+    reader = Client(broker.port, "central", "central-secret")
+    try:
+        reader.subscribe("homeassistant/#")
+        _ready(reader, "homeassistant/central/after/config")
+    finally:
+        reader.close()
+    assert own not in reader.received  # no retained copy left
+    passwd, acl = (tmp_path / "passwd").read_text(), (tmp_path / "acl").read_text()
+    assert device_id(a) not in passwd
+    assert device_id(a) not in acl
+    assert f"user {device_id(b)}" in acl
+    assert f"{device_id(b)}:" in passwd
+    assert "user central" in acl

@@ -141,9 +141,9 @@ class Client:
         self.puback.append(reason)
         self.acked.set()
 
-    def publish(self, topic: str) -> object:
+    def publish(self, topic: str, payload: bytes = b"x", *, retain: bool = False) -> object:
         self.acked.clear()
-        self._client.publish(topic, b"x", qos=1)
+        self._client.publish(topic, payload, qos=1, retain=retain)
         assert self.acked.wait(10)
         return self.puback[-1]
 

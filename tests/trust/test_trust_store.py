@@ -18,6 +18,7 @@ from scanner.errors import (
 from scanner.formats.cose import deterministic_dumps, sign1
 from scanner.trust.bundle import IssuerKey, encode_bundle
 from scanner.trust.freshness import RECORD_FILE
+from scanner.trust.revocation_build import OFFLOAD_BYTES
 from scanner.trust.revocation_update import encode_update
 from scanner.trust.store import BUNDLE_FILE, REVOCATIONS_FILE, TrustStore
 
@@ -73,9 +74,12 @@ def store_dir(tmp_path: Path, keys: samples.SampleKeys) -> Path:
     return directory
 
 
-@pytest.fixture
-def store(store_dir: Path, keys: samples.SampleKeys) -> TrustStore:
-    return TrustStore(store_dir, keys.root.verify_key)
+@pytest.fixture(params=["in-process", "child"])
+def store(store_dir: Path, keys: samples.SampleKeys, request: pytest.FixtureRequest) -> TrustStore:
+    # Every revocation test runs twice: built here, and built in the helper process
+    # that large updates go to (offload_bytes=0 sends even a one-ID delta there).
+    offload = {"in-process": OFFLOAD_BYTES, "child": 0}[request.param]
+    return TrustStore(store_dir, keys.root.verify_key, offload_bytes=offload)
 
 
 def _reopen(store_dir: Path, keys: samples.SampleKeys) -> TrustStore:
@@ -372,6 +376,28 @@ def test_updates_follow_the_revocation_key_of_the_installed_bundle(
     assert "P-1" in store.snapshot().revoked
     store.apply_revocations(_update(keys, 2, ["P-2"], key=new_revocation))
     assert "P-2" in store.snapshot().revoked
+
+
+def test_a_rotation_awaiting_its_snapshot_is_still_awaited_after_a_restart(
+    store: TrustStore, store_dir: Path, keys: samples.SampleKeys
+) -> None:
+    store.apply_revocations(_update(keys, 1, ["P-1"]))
+    store.apply_revocations(_update(keys, 2, ["P-2"]))
+    new_revocation = SigningKey.generate()
+    store.install_bundle(_bundle(keys, 2, revocation=new_revocation))
+    reopened = _reopen(store_dir, keys)
+    snapshot = reopened.snapshot()
+    # The file still holds the old key's serial 2; the new key's line starts at 0.
+    assert snapshot.revocation.awaiting_snapshot
+    assert snapshot.revocation_serial == 0
+    assert "P-1" in snapshot.revoked  # fail closed until the new snapshot
+    with pytest.raises(RevocationGapError):
+        reopened.apply_revocations(_update(keys, 1, ["P-9"], key=new_revocation))
+    reopened.apply_revocations(_update(keys, 1, ["P-7"], key=new_revocation, snapshot=True))
+    snapshot = reopened.snapshot()
+    assert (snapshot.revocation_serial, snapshot.revocation.awaiting_snapshot) == (1, False)
+    assert "P-7" in snapshot.revoked
+    assert "P-1" not in snapshot.revoked
 
 
 @pytest.mark.parametrize("data", [pytest.param(b""), b"\x80", b"\xa0"])

@@ -27,8 +27,8 @@ def unwrap(text: bytes) -> bytes:
     if not text.startswith(PREFIX):
         raise NotAPassError("no CP1: prefix")
     try:
-        body = base45.decode(text[len(PREFIX) :].decode("ascii"))
-    except (UnicodeDecodeError, Base45Error) as exc:
+        body = base45.decode(text[len(PREFIX) :])  # a byte outside ASCII is outside base45
+    except Base45Error as exc:
         raise BadTextError(f"base45: {exc}") from None
     if not body or body[0] != ZLIB_FIRST_BYTE:
         return body

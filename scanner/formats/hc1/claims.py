@@ -36,7 +36,7 @@ class Claims:
         """The unique certificate identifier of the (first) entry."""
         if self.cert_type is None:
             return None
-        entries = self.dcc.get(self.cert_type.value)
+        entries = self.dcc.get(self.cert_type)  # a StrEnum is its own key
         if isinstance(entries, list) and entries and isinstance(entries[0], dict):
             ci = entries[0].get("ci")
             return ci if isinstance(ci, str) else None
@@ -54,10 +54,37 @@ def _time(value: Any, what: str) -> int | None:
     return int(value)
 
 
+_CERT_TYPES = tuple(CertType)
+
+
 def cert_type(dcc: dict[str, Any]) -> CertType | None:
     """The one kind of entry a DCC holds, or None when it holds none or several."""
-    present = [t for t in CertType if isinstance(dcc.get(t.value), list) and dcc[t.value]]
+    # A StrEnum member is its own str key: no `.value` (an enum property) per lookup.
+    present = [t for t in _CERT_TYPES if isinstance(dcc.get(t), list) and dcc[t]]
     return present[0] if len(present) == 1 else None
+
+
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _is_json(value: Any) -> bool:
+    """Whether `value` is JSON already: dicts with str keys, lists and JSON scalars only.
+
+    Exact types, so that the common DCC (every issuer's untagged CBOR decodes so) is taken
+    as it is, without the copy and the ABC checks of `as_json`.
+    """
+    scalars = _JSON_SCALARS
+    kind = type(value)
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                return False
+            if type(item) not in scalars and not _is_json(item):
+                return False
+        return True
+    if kind is list:
+        return all(type(item) in scalars or _is_json(item) for item in value)
+    return kind in scalars
 
 
 def as_json(value: Any) -> Any:
@@ -66,12 +93,18 @@ def as_json(value: Any) -> Any:
     Some issuers tag date-times (CBOR tag 0, e.g. a test's `sc`): they become the RFC 3339
     text the schema expects. Byte strings, undefined and other non-JSON values are refused.
     """
+    if _is_json(value):
+        return value
+    return _converted(value)
+
+
+def _converted(value: Any) -> Any:
     if isinstance(value, Mapping):
         if not all(isinstance(k, str) for k in value):
             raise ClaimsError("DCC map keys must be strings")
-        return {k: as_json(v) for k, v in value.items()}
+        return {k: _converted(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [as_json(v) for v in value]
+        return [_converted(v) for v in value]
     if isinstance(value, datetime):
         return value.isoformat().replace("+00:00", "Z")
     if isinstance(value, date):

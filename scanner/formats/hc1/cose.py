@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,11 +54,34 @@ class Sign1:
         return sig_structure(self.protected, self.payload)
 
 
-def _header(raw: Any, what: str) -> dict[Any, Any]:
+def _header(raw: Any, what: str) -> Mapping[Any, Any]:
     # Inside a tag cbor2 decodes maps as its immutable frozendict, a Mapping but not a dict.
-    if not isinstance(raw, Mapping):
-        raise CoseError(f"{what} header is not a map")
-    return dict(raw)
+    if isinstance(raw, Mapping):
+        return raw
+    raise CoseError(f"{what} header is not a map")
+
+
+# The protected headers nearly every issuer writes: {1: alg, 4: kid} with an 8-byte kid, in
+# the shortest encoding. These exact bytes decode to exactly that map (a 2-entry map, uint
+# 1, the alg as a negative integer, uint 4, a byte string of 8), nothing trailing: reading
+# them here saves a CBOR decode per scan. Any other header goes through cbor2.
+_KID_LAST = {
+    b"\xa2\x01\x26\x04\x48": ALG_ES256,  # {1: -7, 4: h'..8 bytes..'}
+    b"\xa2\x01\x38\x24\x04\x48": ALG_PS256,  # {1: -37, 4: h'..8 bytes..'}
+}
+_KID_LENGTH = 8
+
+
+def _protected(raw: bytes) -> Mapping[Any, Any]:
+    alg = _KID_LAST.get(raw[:-_KID_LENGTH])
+    if alg is not None:
+        return {HEADER_ALG: alg, HEADER_KID: raw[-_KID_LENGTH:]}
+    if not raw:
+        return {}
+    try:
+        return _header(loads(raw, max_depth=4), "protected")
+    except CborError as exc:
+        raise CoseError(f"protected header is not CBOR: {exc}") from None
 
 
 def parse(data: bytes) -> Sign1:
@@ -77,13 +100,12 @@ def parse(data: bytes) -> Sign1:
     if not isinstance(obj, list | tuple) or len(obj) != 4:
         raise CoseError("COSE_Sign1 must be an array of 4")
     protected, unprotected_raw, payload, signature = obj
-    if not all(isinstance(x, bytes) for x in (protected, payload, signature)):
+    if not (
+        isinstance(protected, bytes) and isinstance(payload, bytes) and isinstance(signature, bytes)
+    ):
         raise CoseError("protected header, payload and signature must be byte strings")
     unprotected = _header(unprotected_raw, "unprotected")
-    try:
-        prot = _header(loads(protected, max_depth=4), "protected") if protected else {}
-    except CborError as exc:
-        raise CoseError(f"protected header is not CBOR: {exc}") from None
+    prot = _protected(protected)
     # RFC 9052: a kid in the protected header is the one that counts; the unprotected one
     # is used only when the protected header has none (hcert spec, section 3.3.1).
     kid = prot.get(HEADER_KID, unprotected.get(HEADER_KID))
@@ -99,28 +121,58 @@ def parse(data: bytes) -> Sign1:
     return Sign1(protected, alg, kid, payload, signature, claims)
 
 
+Verify = Callable[[int | None, bytes, bytes], bool]
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())  # configuration only: one serves every call
+_SHA256 = hashes.SHA256()
+
+
+def verifier(key: PublicKey | None) -> Verify:
+    """`verify(alg, message, signature)` for one key, never raising: ES256 over P-256, or PS256.
+
+    The key's type and curve are checked once here rather than on every scan (DSC keys are
+    loaded once, see dsc.Signer.verify); the alg must still match the key on each call.
+    """
+    if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
+        ec_key = key
+
+        def es256(alg: int | None, message: bytes, signature: bytes) -> bool:
+            if alg != ALG_ES256 or len(signature) != ES256_SIGNATURE:
+                return False
+            der = encode_dss_signature(
+                int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+            )
+            try:
+                ec_key.verify(der, message, _ECDSA_SHA256)
+            except (InvalidSignature, ValueError):
+                return False
+            return True
+
+        return es256
+    if isinstance(key, rsa.RSAPublicKey):
+        rsa_key = key
+
+        def ps256(alg: int | None, message: bytes, signature: bytes) -> bool:
+            if alg != ALG_PS256:
+                return False
+            try:
+                rsa_key.verify(signature, message, _PSS, _SHA256)
+            except (InvalidSignature, ValueError):
+                return False
+            return True
+
+        return ps256
+    return _never
+
+
+def _never(_alg: int | None, _message: bytes, _signature: bytes) -> bool:
+    return False
+
+
 def verify_signature(
     key: PublicKey | None, alg: int | None, message: bytes, signature: bytes
 ) -> bool:
     """ES256 over P-256 or PS256 with RSA; the key type must match the alg. Never raises."""
-    if key is None:
-        return False
-    try:
-        if isinstance(key, ec.EllipticCurvePublicKey):
-            if alg != ALG_ES256 or not isinstance(key.curve, ec.SECP256R1):
-                return False
-            if len(signature) != ES256_SIGNATURE:
-                return False
-            r = int.from_bytes(signature[:32], "big")
-            s = int.from_bytes(signature[32:], "big")
-            key.verify(encode_dss_signature(r, s), message, ec.ECDSA(hashes.SHA256()))
-            return True
-        if alg != ALG_PS256:
-            return False
-        key.verify(signature, message, _PSS, hashes.SHA256())
-    except (InvalidSignature, ValueError):
-        return False
-    return True
+    return verifier(key)(alg, message, signature)
 
 
 def sign1(payload: bytes, key: PrivateKey, kid: bytes) -> bytes:

@@ -12,7 +12,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from scanner.formats.hc1.cose import PublicKey
+from scanner.formats.hc1.cose import PublicKey, Verify, verifier
 
 KID_LENGTH = 8
 
@@ -51,6 +51,12 @@ def _public_key(spki: bytes) -> PublicKey | None:
     return key if isinstance(key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey) else None
 
 
+@functools.lru_cache(maxsize=4096)
+def _verifier(spki: bytes) -> Verify:
+    # The key's type is checked once per DSC, as its key is loaded once (above).
+    return verifier(_public_key(spki))
+
+
 @dataclass(frozen=True, slots=True)
 class Signer:
     """One DSC as the verifier needs it: no X.509 parsing at verification time."""
@@ -66,6 +72,11 @@ class Signer:
     def key(self) -> PublicKey | None:
         """The public key, or None when it is not an EC or RSA key cryptography can load."""
         return _public_key(self.spki)
+
+    @property
+    def verify(self) -> Verify:
+        """`verify(alg, message, signature) -> bool` by this DSC's key; never raises."""
+        return _verifier(self.spki)
 
     def valid_at(self, now: int) -> bool:
         """Whether `now` falls inside the certificate's validity."""

@@ -119,16 +119,7 @@ def inspect(text: bytes, signers: SignerLookup, now: int) -> Inspection:
     if not candidates:
         return _fail(result, Stage.KEY, "no DSC for this kid")
     result.passed = Stage.KEY
-    message = envelope.to_be_signed()
-    # Kids are 8 bytes of a hash: two DSCs can share one, so each is tried.
-    signer = next(
-        (
-            s
-            for s in candidates
-            if cose.verify_signature(s.key, envelope.alg, message, envelope.signature)
-        ),
-        None,
-    )
+    signer = _signed_by(candidates, envelope)
     if signer is None:
         return _fail(result, Stage.SIGNATURE, "signature does not verify")
     result.signer = signer
@@ -142,6 +133,15 @@ def inspect(text: bytes, signers: SignerLookup, now: int) -> Inspection:
     cert_type = result.claims.cert_type
     result.key_usage = cert_type is not None and signer.may_sign(cert_type)
     return result
+
+
+def _signed_by(candidates: Sequence[Signer], envelope: Sign1) -> Signer | None:
+    # Kids are 8 bytes of a hash: two DSCs can share one, so each is tried.
+    message, alg, signature = envelope.to_be_signed(), envelope.alg, envelope.signature
+    for signer in candidates:
+        if signer.verify(alg, message, signature):
+            return signer
+    return None
 
 
 def _report_claims(result: Inspection, payload: Any, now: int) -> None:

@@ -35,19 +35,19 @@ def has_prefix(text: bytes) -> bool:
     return text.startswith(PREFIX)
 
 
-def unprefix(text: bytes) -> str:
-    """The base45 part of the text; raises TextTooLargeError or NotHc1Error."""
+def unprefix(text: bytes) -> bytes:
+    """The base45 part of the text; raises TextTooLargeError, NotHc1Error or Base45TextError."""
     if len(text) > MAX_TEXT:
         raise TextTooLargeError(f"QR text is {len(text)} bytes, limit {MAX_TEXT}")
     if not has_prefix(text):
         raise NotHc1Error("no HC1: prefix")
-    try:
-        return text[len(PREFIX) :].decode("ascii")
-    except UnicodeDecodeError:
-        raise Base45TextError("text after HC1: is not ASCII") from None
+    body = text[len(PREFIX) :]
+    if not body.isascii():
+        raise Base45TextError("text after HC1: is not ASCII")
+    return body
 
 
-def debase45(body: str) -> bytes:
+def debase45(body: str | bytes) -> bytes:
     """Base45 decode; raises Base45TextError."""
     try:
         return base45.decode(body)

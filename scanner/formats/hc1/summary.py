@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
 from typing import Any
 
 from scanner.formats.hc1.claims import Claims
@@ -41,29 +40,29 @@ def summarise(claims: Claims) -> HealthCertificate | None:
     dcc = claims.dcc
     raw_names = dcc.get("nam")
     names: dict[str, Any] = raw_names if isinstance(raw_names, dict) else {}
-    entry = dcc[kind.value][0] if isinstance(dcc[kind.value][0], dict) else {}
-    country = claims.issuer or _text(entry.get("co"))
-    base = HealthCertificate(
-        kind=kind.value,
+    entry = dcc[kind][0] if isinstance(dcc[kind][0], dict) else {}
+    # One constructor call per kind (no dataclasses.replace, no enum `.value`): this runs
+    # on every scan, beside a signature check of 50-100 us.
+    dose = doses = test_type = valid_from = valid_until = None
+    if kind == "v":
+        dose, doses, day = _int(entry.get("dn")), _int(entry.get("sd")), _opt(entry.get("dt"))
+    elif kind == "t":
+        day, test_type = _opt(entry.get("sc")), _opt(entry.get("tt"))
+    else:
+        day = _opt(entry.get("fr"))
+        valid_from, valid_until = _opt(entry.get("df")), _opt(entry.get("du"))
+    return HealthCertificate(
+        kind=str(kind),
         family_name=_text(names.get("fn")),
         given_name=_text(names.get("gn")),
         family_name_latin=_text(names.get("fnt")),
         given_name_latin=_text(names.get("gnt")),
         date_of_birth=_text(dcc.get("dob")),
-        country=_text(country),
-    )
-    if kind.value == "v":
-        return replace(
-            base,
-            dose=_int(entry.get("dn")),
-            doses=_int(entry.get("sd")),
-            date=_opt(entry.get("dt")),
-        )
-    if kind.value == "t":
-        return replace(base, date=_opt(entry.get("sc")), test_type=_opt(entry.get("tt")))
-    return replace(
-        base,
-        date=_opt(entry.get("fr")),
-        valid_from=_opt(entry.get("df")),
-        valid_until=_opt(entry.get("du")),
+        country=_text(claims.issuer or _text(entry.get("co"))),
+        dose=dose,
+        doses=doses,
+        date=day,
+        test_type=test_type,
+        valid_from=valid_from,
+        valid_until=valid_until,
     )
