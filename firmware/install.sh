@@ -335,8 +335,13 @@ install_state_partition() {
     block=$WORK/fstab
     # nofail: a missing partition must not stop the boot (the unit stays
     # reachable for diagnosis); the service itself has RequiresMountsFor= and
-    # does not start without it. noexec etc.: only data lives there.
-    printf 'LABEL=%s %s ext4 defaults,noatime,nodev,nosuid,noexec,nofail,x-systemd.device-timeout=30s 0 2\n' \
+    # does not start without it. nofail also keeps the boot from waiting on
+    # the device, so its timeout only bounds how long the service waits: 5
+    # minutes, not 30 s. With 30 s a slow udev (the QEMU lab under load took
+    # longer) failed the mount for good and left the unit down until a
+    # technician came: systemd does not retry a mount whose device was late.
+    # noexec etc.: only data lives there.
+    printf 'LABEL=%s %s ext4 defaults,noatime,nodev,nosuid,noexec,nofail,x-systemd.device-timeout=5min 0 2\n' \
         "$STATE_LABEL" "$STATE_DIR" >"$block"
     replace_block /etc/fstab "$block"
     local restart=no

@@ -24,6 +24,7 @@ from scanner.bench.device import PacedFrames
 from scanner.bench.device import run as bench_run
 from scanner.camera.config import SyntheticConfig
 from scanner.camera.synthetic import SyntheticSource
+from scanner.cli.kit import echo
 from scanner.config.load import Config
 from scanner.decide.decode import Decoder
 from scanner.decide.verify import verify_text
@@ -60,7 +61,10 @@ def _ask(question: str) -> bool | None:
     """y/n from the technician on a TTY; None when nobody can answer."""
     if not sys.stdin.isatty():
         return None
-    answer = input(f"{question} [y/n] ").strip().lower()
+    # The question on stderr: stdout may be the JSON report (or, under the service's
+    # sandbox, the report the parent selftest reads).
+    echo(f"{question} [y/n] ", err=True, end="", flush=True)
+    answer = sys.stdin.readline().strip().lower()
     return answer.startswith("y")
 
 

@@ -34,9 +34,25 @@ CMDLINE = (
     # Drivers for what the lab does not use (-cpu max offers VMX/SVM, the pc machine
     # has IDE, PS/2, a speaker): under TCG each module loaded costs boot seconds.
     "modprobe.blacklist=kvm,kvm_intel,kvm_amd,powernow_k8,psmouse,pcspkr,floppy,ata_piix,"
-    "ata_generic,pata_acpi,intel_agp,serio_raw,joydev,drm,bochs,qxl,cirrus "
+    "ata_generic,pata_acpi,intel_agp,serio_raw,joydev,drm,bochs,qxl,cirrus,"
+    # udev loads these for -cpu max's AES/CLMUL/AVX flags; their self-tests under TCG
+    # kept udev busy past 100 s at load average 30, and `udevadm settle` waited for it.
+    "aesni_intel,ghash_clmulni_intel,polyval_clmulni,sha1_ssse3,sha256_ssse3,sha512_ssse3,"
+    "crc32_pclmul,crct10dif_pclmul,cryptd,i2c_piix4 "
     "i8042.noaux=1"
 )
+
+
+# Seconds each boot of this session took to the agent's first answer. Deadlines
+# scale with them: a loaded host (minutes per TCG boot) gets long waits, an idle
+# one (15-25 s) fails fast; the first boot, with nothing measured yet, gets FIRST_BOOT_S.
+MEASURED: list[float] = []
+FIRST_BOOT_S = 1200.0
+
+
+def boot_deadline() -> float:
+    """How long a boot may take here: four times the slowest measured so far, at least 5 min."""
+    return max(300.0, 4 * max(MEASURED)) if MEASURED else FIRST_BOOT_S
 
 
 class GuestError(AssertionError):
@@ -88,8 +104,9 @@ class Guest:
 
     # -- life cycle ---------------------------------------------------------------------------
 
-    def boot(self, *kernel_args: str, timeout: float = 600) -> float:
+    def boot(self, *kernel_args: str, timeout: float | None = None) -> float:
         """Start QEMU and wait for the agent; returns the seconds the boot took."""
+        timeout = boot_deadline() if timeout is None else timeout
         self.boots += 1
         started = time.monotonic()
         self._console_start = self.console.stat().st_size if self.console.exists() else 0
@@ -129,9 +146,12 @@ class Guest:
                 self.run("true", timeout=1, wait=3)
             except GuestError:
                 if time.monotonic() > deadline or not self.running:
-                    raise GuestError("the guest's agent never answered" + self.tail()) from None
+                    why = "QEMU ended" if not self.running else f"no answer in {timeout:.0f} s"
+                    raise GuestError(f"the guest's agent never answered ({why}; boots so far "
+                                     f"{_seconds(MEASURED)})" + self.tail()) from None  # fmt: skip
                 continue
             self.boot_seconds = time.monotonic() - started
+            MEASURED.append(self.boot_seconds)
             return self.boot_seconds
 
     @property
@@ -262,13 +282,17 @@ class Guest:
                        *(f"--property={p}" for p in props), check=True).out  # fmt: skip
         return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
-    def wait_active(self, timeout: float = 600) -> None:
-        """Wait until the service is active (READY=1 sent: Type=notify)."""
-        deadline = time.monotonic() + timeout
-        while self.unit("ActiveState")["ActiveState"] != "active":
+    def wait_active(self, timeout: float | None = None) -> float:
+        """Wait until the service is active (READY=1 sent: Type=notify); returns the seconds."""
+        timeout = boot_deadline() if timeout is None else timeout
+        started = time.monotonic()
+        deadline = started + timeout
+        while (state := self.unit("ActiveState")["ActiveState"]) != "active":
             if time.monotonic() > deadline:
-                raise GuestError("the scanner never became active" + self.journal_tail())
-            time.sleep(1)
+                raise GuestError(f"the scanner never became active in {timeout:.0f} s (last "
+                                 f"{state})" + self.journal_tail() + self.tail(15))  # fmt: skip
+            time.sleep(2)
+        return time.monotonic() - started
 
     def journal_tail(self, n: int = 30) -> str:
         out = self.run("journalctl", "-b", "-u", "checkpoint-scanner", "-n", str(n),
@@ -287,6 +311,10 @@ class Guest:
         return json.loads(out)
 
 
+def _seconds(values: list[float]) -> str:
+    return ", ".join(f"{v:.0f}" for v in values) + " s" if values else "none"
+
+
 def lamp_edges(stream: Stream, lamp: str) -> Iterator[float]:
     """Host arrival times at which `lamp` went from off to on, from guest/lines.py's stream."""
     last = 0
@@ -297,3 +325,32 @@ def lamp_edges(stream: Stream, lamp: str) -> Iterator[float]:
         if values[lamp] and not last:
             yield at
         last = values[lamp]
+
+
+def lamp_shows(stream: Stream, lamp: str, quiet_s: float = 1.0) -> int:
+    """How many times `lamp` began showing a verdict: an on-edge after `quiet_s` of dark.
+
+    A lamp already lit when the watch began is not counted: its decision came earlier.
+    A reject flashes red (0.2 s on, 0.2 s off for 3 s), so its edges are one
+    decision; the lab's scene leaves at least 3 s of dark between two of the
+    same colour. Timed by the guest's clock (the "t" of guest/lines.py).
+    """
+    shows, lit, dark_since = 0, True, float("-inf")  # lit before the first line: not ours
+    for _, line in stream.lines:
+        message = json.loads(line)
+        if "values" not in message:
+            continue
+        on, at = bool(message["values"][lamp]), float(message["t"])
+        if dark_since == float("-inf") and not on:
+            dark_since = at - quiet_s  # dark when watching began
+        if on and not lit and at - dark_since >= quiet_s:
+            shows += 1
+        if lit and not on:
+            dark_since = at
+        lit = on
+    return shows
+
+
+def watch_began(stream: Stream) -> float:
+    """The guest's wall-clock time of guest/lines.py's first reading."""
+    return float(json.loads(stream.lines[0][1])["wall"])

@@ -92,3 +92,50 @@ def test_a_daemon_stuck_in_a_read_is_restarted_by_the_watchdog(booted: Guest) ->
         time.sleep(1)
     assert unit["NRestarts"] == "1"
     sys.stdout.write(f"\nwatchdog fired {detected:.1f} s after SIGSTOP (WatchdogSec=10s)\n")
+
+
+def _selftest(guest: Guest) -> dict[str, dict[str, object]]:
+    result = guest.run("/opt/checkpoint-scanner/venv/bin/checkpoint-provision", "selftest",
+                       "--json", "--camera-seconds", "2", "--bench-seconds", "1",
+                       "--broker-timeout", "1", timeout=900)  # fmt: skip
+    try:
+        report = json.loads(result.out)
+    except ValueError:
+        raise GuestError(f"selftest gave no report ({result.rc}): {result.err[-3000:]}") from None
+    return {c["name"]: c for c in report["checks"]}
+
+
+def test_selftest_checks_lights_and_camera_under_the_services_own_sandbox(booted: Guest) -> None:
+    guest = booted
+    guest.run("systemctl", "stop", "checkpoint-scanner.service", timeout=120, check=True)
+    lamps = _watch_lamps(guest)
+    started = time.monotonic()
+    checks = _selftest(guest)
+    took = time.monotonic() - started
+    lights, camera = checks["lights"], checks["camera"]
+    # Cycled under the unit's sandbox (its Pi cpuinfo bind mount included: a root shell
+    # here sees the x86 one and would find no board), not confirmed by anyone: warn.
+    assert lights["status"] == "warn", lights
+    assert lights["data"] == {"sandbox": "checkpoint-scanner.service"}, lights
+    assert camera["status"] in ("pass", "warn"), camera
+    assert camera["data"]["sandbox"] == "checkpoint-scanner.service", camera  # type: ignore[index]
+    for lamp in PINS:  # each output really toggled on the GPIO chip, read back
+        assert list(lamp_edges(lamps, lamp)), f"{lamp} never came on: {lamps.lines}"
+
+    # The sandbox is the unit's: the defect this lab found (ProcSubset=pid hides
+    # /proc/cpuinfo from gpiozero), put back by a drop-in, fails selftest's lights.
+    dropin = "/run/systemd/system/checkpoint-scanner.service.d"
+    guest.run("sh", "-c", f"mkdir -p {dropin} && printf '[Service]\\nProcSubset=pid\\n' > "
+              f"{dropin}/zz-lab-defect.conf && systemctl daemon-reload", timeout=300,
+              check=True)  # fmt: skip
+    try:
+        broken = _selftest(guest)["lights"]
+    finally:
+        guest.run("sh", "-c", f"rm -f {dropin}/zz-lab-defect.conf && systemctl daemon-reload",
+                  timeout=300, check=True)  # fmt: skip
+    assert broken["status"] == "fail", broken
+    # With ProcSubset=pid, /proc/cpuinfo is not there to bind the lab's Pi revision over:
+    # systemd cannot even set up the namespace (226), just as the service would not start.
+    assert "cpuinfo" in str(broken["detail"]), broken
+    sys.stdout.write(f"\nselftest under the service's sandbox: {took:.0f} s; with "
+                     f"ProcSubset=pid: {broken['detail']}\n")  # fmt: skip
