@@ -61,7 +61,8 @@ def get(
                 {k.lower(): v for k, v in answer.headers.items()},
             )
     except urllib.error.HTTPError as exc:
-        return exc.code, exc.read(), {k.lower(): v for k, v in exc.headers.items()}
+        with exc:  # it holds the response: unclosed, its socket is left to the collector
+            return exc.code, exc.read(), {k.lower(): v for k, v in exc.headers.items()}
 
 
 def get_json(url: str, token: str | None = None) -> tuple[int, object]:
