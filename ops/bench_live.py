@@ -56,6 +56,8 @@ def paced(
         collector.terminate()  # only the PID started here
         collector.wait(60)
     latencies = sorted(stored[key] - sent for key, sent in published.items() if key in stored)
+    if not latencies:
+        raise CommandError("the live collector stored none of the offered messages")
     wall = max(stored.values()) - min(published.values())
     p95 = _pct(latencies, 95)
     return {
