@@ -15,7 +15,6 @@ real Mosquitto, and pyproject.toml keeps paho below its next major version.
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -24,6 +23,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from scanner.uplink.config import BrokerAddress, parse_broker_url
+from scanner.uplink.session import log_in
 
 if TYPE_CHECKING:
     from ops.collector import CollectorConfig
@@ -155,18 +155,16 @@ def make_client(config: CollectorConfig, receiver: Receiver) -> tuple[IngestClie
     """The client and where it connects: the one place credentials and TLS are set up."""
     client = IngestClient(config.client_id, receiver)
     broker = parse_broker_url(config.broker_url)
-    password = config.password if config.password is not None else broker.password
-    if broker.username is not None:
-        client.username_pw_set(broker.username, password)
-    if broker.tls:
-        # Verifies the certificate and the host name, as the units do.
-        client.tls_set(
-            ca_certs=str(config.ca_file) if config.ca_file else None,
-            certfile=str(config.cert_file) if config.cert_file else None,
-            keyfile=str(config.key_file) if config.key_file else None,
-            cert_reqs=ssl.CERT_REQUIRED,
-        )
-    elif config.ca_file or config.cert_file:
+    if not broker.tls and (config.ca_file or config.cert_file):
         raise ValueError("--ca-file/--cert-file need an mqtts:// broker")
+    password = config.password if config.password is not None else broker.password
+    log_in(
+        client,
+        broker,
+        password,
+        ca_file=config.ca_file,
+        cert_file=config.cert_file,
+        key_file=config.key_file,
+    )
     client.reconnect_delay_set(1, 5)
     return client, broker

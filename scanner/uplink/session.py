@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -25,7 +26,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from scanner.uplink.config import UplinkConfig
+from scanner.uplink.config import BrokerAddress, UplinkConfig
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,31 @@ def tls_refusal(exc: ssl.SSLError) -> str:
     if isinstance(exc, ssl.SSLCertVerificationError):
         return f"broker certificate refused: {exc.verify_message}"
     return f"TLS handshake with the broker failed: {exc.reason or exc}"
+
+
+def log_in(
+    client: mqtt.Client,
+    broker: BrokerAddress,
+    password: str | None,
+    *,
+    ca_file: Path | None,
+    cert_file: Path | None,
+    key_file: Path | None,
+) -> None:
+    """Set the login and, for mqtts://, TLS that checks the broker's certificate and host name.
+
+    The units and the collector connect the same way; a client certificate and
+    key are for a mutual-TLS listener.
+    """
+    if broker.username is not None:
+        client.username_pw_set(broker.username, password)
+    if broker.tls:
+        client.tls_set(
+            ca_certs=str(ca_file) if ca_file else None,
+            certfile=str(cert_file) if cert_file else None,
+            keyfile=str(key_file) if key_file else None,
+            cert_reqs=ssl.CERT_REQUIRED,
+        )
 
 
 class Connection:
@@ -102,15 +128,14 @@ class Connection:
             reconnect_on_failure=False,
         )
         broker = config.broker
-        if broker.username is not None:
-            client.username_pw_set(broker.username, broker.password)
-        if broker.tls:
-            client.tls_set(
-                ca_certs=str(config.ca_file) if config.ca_file else None,
-                certfile=str(config.cert_file) if config.cert_file else None,
-                keyfile=str(config.key_file) if config.key_file else None,
-                cert_reqs=ssl.CERT_REQUIRED,
-            )
+        log_in(
+            client,
+            broker,
+            broker.password,
+            ca_file=config.ca_file,
+            cert_file=config.cert_file,
+            key_file=config.key_file,
+        )
         client.will_set(will.topic, will.payload, qos=1, retain=True)
         client.connect_timeout = config.connect_timeout_s
         client.on_connect = self._handle_connect
