@@ -1,10 +1,13 @@
-"""The installed unit boots under real systemd, runs hardened, drives real GPIO lines, and a
-daemon stuck in a read meets the watchdog. One boot for the module: under TCG a boot costs minutes.
+"""The installed unit boots under real systemd, runs hardened, drives real GPIO lines, a daemon
+stuck in a read meets the watchdog, and without a GPIO chip the unit refuses to start until its
+start limit reboots it. One boot for the module (under TCG a boot costs tens of seconds): the
+tests run in file order, and the last one ends the guest.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -139,3 +142,34 @@ def test_selftest_checks_lights_and_camera_under_the_services_own_sandbox(booted
     assert "cpuinfo" in str(broken["detail"]), broken
     sys.stdout.write(f"\nselftest under the service's sandbox: {took:.0f} s; with "
                      f"ProcSubset=pid: {broken['detail']}\n")  # fmt: skip
+
+
+NO_PIN_FACTORY = r"checkpoint-scanner\[\d+\]: error: lights: no GPIO pin factory works \("
+
+
+def test_without_a_pin_factory_the_unit_refuses_to_start_then_reboots_at_the_limit(
+    booted: Guest,
+) -> None:
+    guest = booted
+    # No GPIO chip at all: what a Pi would look like if lgpio could not open one.
+    guest.run("systemctl", "stop", "checkpoint-scanner.service", timeout=120, check=True)
+    guest.run("modprobe", "-r", "lab_gpio", timeout=120, check=True)
+    assert guest.run("sh", "-c", "ls /dev/gpiochip*").rc != 0
+    # A fresh start count (the boot's start and the watchdog's restart count towards it).
+    guest.run("systemctl", "reset-failed", "checkpoint-scanner.service", check=True)
+    mark = len(guest.console_text())
+    started = time.monotonic()
+    guest.run("systemctl", "start", "--no-block", "checkpoint-scanner.service", check=True)
+    rc = guest.wait_exit(timeout=1200)  # StartLimitAction=reboot ends QEMU under -no-reboot
+    took = time.monotonic() - started
+    console = guest.console_text()[mark:]
+    refusals = re.findall(NO_PIN_FACTORY + r"([^\r\n]*)", console)
+    assert len(refusals) == 5, console[-4000:]  # StartLimitBurst=5, each one clear line
+    assert "Start request repeated too quickly" in console
+    assert re.search(r"[Rr]eboot", console[console.index("repeated too quickly") :])
+    assert not re.search(r"device cp-[0-9a-f]+ ready", console)  # never READY, never scanning
+    assert "MockFactory" not in console
+    assert rc == 0
+    sys.stdout.write(
+        f"\nfive refusals and the reboot in {took:.0f} s; the line: {refusals[0][:160]}\n"
+    )
