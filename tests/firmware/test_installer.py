@@ -69,7 +69,7 @@ def test_installer_refuses_a_root_that_is_not_debian(tmp_path: Path) -> None:
 # --- the slow test: a real bookworm root ---------------------------------------
 
 
-def _debian_mirror() -> str:
+def debian_mirror() -> str:
     """The Debian mirror this machine's apt uses (the only network there is)."""
     sources = [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt/sources.list.d").glob("*"))]
     for path in sources:
@@ -84,7 +84,7 @@ def _debian_mirror() -> str:
     return "http://deb.debian.org/debian"
 
 
-def _mirror_reachable(mirror: str) -> bool:
+def mirror_reachable(mirror: str) -> bool:
     try:
         with urllib.request.urlopen(f"{mirror}/dists/{SUITE}/Release", timeout=20) as reply:
             return bool(reply.status == 200)
@@ -104,8 +104,8 @@ def bookworm_tarball() -> Path:
         _run(["apt-get", "install", "-y", "-qq", "debootstrap"], timeout=600)
     if shutil.which("debootstrap") is None:
         pytest.skip("debootstrap is not installed and apt-get could not install it")
-    mirror = _debian_mirror()
-    if not _mirror_reachable(mirror):
+    mirror = debian_mirror()
+    if not mirror_reachable(mirror):
         pytest.skip(f"no Debian mirror reachable at {mirror}")
     CACHE.mkdir(parents=True, exist_ok=True)
     build = CACHE / f"build-{key}"
@@ -116,7 +116,7 @@ def bookworm_tarball() -> Path:
     )
     if result.returncode != 0:
         shutil.rmtree(build, ignore_errors=True)
-        if not _mirror_reachable(mirror):
+        if not mirror_reachable(mirror):
             pytest.skip(f"debootstrap could not reach {mirror}")
         pytest.fail(f"debootstrap failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
     partial = tarball.with_suffix(".tar.partial")

@@ -1,13 +1,10 @@
-"""The QEMU lab's fixtures: the cached unit image, and one fresh guest per test.
+"""The QEMU lab's fixtures: the cached unit images (x86 and arm64), and one fresh guest per test.
 
-Run by `make system` (CHECKPOINT_SYSTEM_TESTS=1), not yet by `make test`: under
-TCG a boot took 50-213 s to the agent on the shared development machine (load
-average 5-33; the issue's trial saw 15-25 s on a quiet one), and the lab alone
-about 40 minutes there; whether it joins `make test` is decided on measured
-times and runs in a row. Otherwise skipped, with the reason, only where QEMU cannot run: not root
-(the image is built with chroot and mkfs as root), or no qemu-system-x86_64 /
-qemu-img. Scenarios run one at a time (TCG keeps both cores busy); each has its
-overlay.
+Run at the end of `make test` and by `make system` (both set CHECKPOINT_SYSTEM_TESTS=1); a
+plain `pytest` skips the lab and says so. Otherwise skipped, with the reason, only where QEMU
+cannot run: not root (the images are built with chroot, debootstrap and mkfs as root), or no
+qemu-system-x86_64 / qemu-system-aarch64 / qemu-img. Scenarios run one at a time (TCG keeps
+both cores busy); each has its own overlay. Every deadline comes from the boots measured.
 """
 
 from __future__ import annotations
@@ -20,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-pytest.register_assert_rewrite("lab_guest", "lab_image")
+pytest.register_assert_rewrite("lab_guest", "lab_image", "lab_arm64")
 
+import lab_arm64  # noqa: E402
 from lab_guest import MEASURED, Guest  # noqa: E402 - after the rewrite hook
 from lab_image import LabImage, unit_image  # noqa: E402
 
@@ -57,7 +55,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 @pytest.fixture(scope="session")
 def lab_image() -> LabImage:
     if os.environ.get("CHECKPOINT_SYSTEM_TESTS") != "1":
-        pytest.skip("the QEMU lab runs with `make system` (CHECKPOINT_SYSTEM_TESTS=1)")
+        pytest.skip(
+            "the QEMU lab runs in `make test` and `make system` (CHECKPOINT_SYSTEM_TESTS=1)"
+        )
     if os.geteuid() != 0:
         pytest.skip("the QEMU lab builds its image with chroot and mkfs.ext4 -d: needs root")
     missing = [b for b in ("qemu-system-x86_64", "qemu-img") if shutil.which(b) is None]
@@ -81,3 +81,21 @@ def guest_with_state_disk(lab_image: LabImage, tmp_path: Path) -> Iterator[Guest
     g = Guest(lab_image, tmp_path, state_disk=True)
     yield g
     g.close()
+
+
+@pytest.fixture(scope="session")
+def arm64_image() -> LabImage:
+    if os.environ.get("CHECKPOINT_SYSTEM_TESTS") != "1":
+        pytest.skip(
+            "the QEMU lab runs in `make test` and `make system` (CHECKPOINT_SYSTEM_TESTS=1)"
+        )
+    if os.geteuid() != 0:
+        pytest.skip("the arm64 lab runs debootstrap and mkfs.ext4 -d: needs root")
+    missing = [b for b in ("qemu-system-aarch64", "qemu-img", "debootstrap", "debugfs")
+               if shutil.which(b) is None]  # fmt: skip
+    if missing:
+        pytest.skip(f"{' and '.join(missing)} not installed (apt-get install qemu-system-arm "
+                    "qemu-utils debootstrap e2fsprogs)")  # fmt: skip
+    image = lab_arm64.unit_image()
+    sys.stdout.write(f"\narm64 lab image ready in {image.build_seconds:.1f} s\n")
+    return image

@@ -27,10 +27,16 @@ from typing import Any
 from lab_image import LabImage
 
 QEMU = shutil.which("qemu-system-x86_64")
+QEMU_ARM64 = shutil.which("qemu-system-aarch64")
 QEMU_IMG = shutil.which("qemu-img")
+COMMON_CMDLINE = (
+    "root=/dev/vda rw panic=-1 net.ifnames=0 "
+    "systemd.journald.forward_to_console=1 systemd.show_status=1"
+)
+# QEMU's virt machine: one PL011 UART (the console); the agent is on a virtio port.
+ARM64_CMDLINE = f"console=ttyAMA0 {COMMON_CMDLINE}"
 CMDLINE = (
-    "console=ttyS0,115200 root=/dev/vda rw panic=-1 net.ifnames=0 "
-    "systemd.journald.forward_to_console=1 systemd.show_status=1 "
+    f"console=ttyS0,115200 {COMMON_CMDLINE} "
     # Drivers for what the lab does not use (-cpu max offers VMX/SVM, the pc machine
     # has IDE, PS/2, a speaker): under TCG each module loaded costs boot seconds.
     "modprobe.blacklist=kvm,kvm_intel,kvm_amd,powernow_k8,psmouse,pcspkr,floppy,ata_piix,"
@@ -47,12 +53,14 @@ CMDLINE = (
 # scale with them: a loaded host (minutes per TCG boot) gets long waits, an idle
 # one (15-25 s) fails fast; the first boot, with nothing measured yet, gets FIRST_BOOT_S.
 MEASURED: list[float] = []
+MEASURED_ARM64: list[float] = []  # arm64 guests apart: their emulation costs more
 FIRST_BOOT_S = 1200.0
 
 
-def boot_deadline() -> float:
+def boot_deadline(arch: str = "x86_64") -> float:
     """How long a boot may take here: four times the slowest measured so far, at least 5 min."""
-    return max(300.0, 4 * max(MEASURED)) if MEASURED else FIRST_BOOT_S
+    measured = MEASURED_ARM64 if arch == "arm64" else MEASURED
+    return max(300.0, 4 * max(measured)) if measured else FIRST_BOOT_S
 
 
 class GuestError(AssertionError):
@@ -78,20 +86,40 @@ class Guest:
     """A guest on its own qcow2 overlay of the lab image; boot() may be called again after a cut."""
 
     def __init__(
-        self, image: LabImage, workdir: Path, *, state_disk: bool = False, memory_mib: int = 1024
+        self,
+        image: LabImage,
+        workdir: Path,
+        *,
+        state_disk: bool = False,
+        memory_mib: int = 1024,
+        extra_disk: Path | None = None,
+        overlay: bool = True,
     ) -> None:
-        if QEMU is None or QEMU_IMG is None:
-            raise RuntimeError("qemu-system-x86_64 and qemu-img are needed")
+        """`overlay=False` writes to the image itself (the image builds); `extra_disk`: raw."""
+        qemu = QEMU_ARM64 if image.arch == "arm64" else QEMU
+        if qemu is None or QEMU_IMG is None:
+            raise RuntimeError(f"qemu-system for {image.arch} and qemu-img are needed")
+        self.qemu = qemu
         self.image = image
         self.workdir = workdir
         self.memory_mib = memory_mib
-        self.disks = [workdir / "root.qcow2"]
-        subprocess.run([QEMU_IMG, "create", "-q", "-f", "qcow2", "-F", "raw", "-b",
-                        str(image.root), str(self.disks[0])], check=True)  # fmt: skip
+        self.disks: list[tuple[Path, str]] = []
+        if overlay:
+            self.disks.append((workdir / "root.qcow2", "qcow2"))
+            subprocess.run([QEMU_IMG, "create", "-q", "-f", "qcow2", "-F", image.root_format,
+                            "-b", str(image.root), str(self.disks[0][0])], check=True)  # fmt: skip
+        else:
+            self.disks.append((image.root, image.root_format))
+        # An image build ends with a clean power-off and is renamed into the cache only
+        # then, so it can ignore flushes (dpkg's fsyncs, thousands of them); a test's
+        # overlay never does: its power cuts are the point.
+        self.cache = "writeback" if overlay else "unsafe"
         if state_disk:  # blank: no partition table, no filesystem
-            self.disks.append(workdir / "state.qcow2")
-            subprocess.run([QEMU_IMG, "create", "-q", "-f", "qcow2", str(self.disks[1]), "256M"],
-                           check=True)  # fmt: skip
+            self.disks.append((workdir / "state.qcow2", "qcow2"))
+            subprocess.run([QEMU_IMG, "create", "-q", "-f", "qcow2", str(self.disks[1][0]),
+                            "256M"], check=True)  # fmt: skip
+        if extra_disk is not None:
+            self.disks.append((extra_disk, "raw"))
         self.console = workdir / "console.log"
         self.boots = 0
         self.boot_seconds = 0.0  # of the last boot, to the agent's first answer
@@ -104,29 +132,52 @@ class Guest:
 
     # -- life cycle ---------------------------------------------------------------------------
 
-    def boot(self, *kernel_args: str, timeout: float | None = None) -> float:
-        """Start QEMU and wait for the agent; returns the seconds the boot took."""
-        timeout = boot_deadline() if timeout is None else timeout
+    def _command(self, agent: Path, kernel_args: tuple[str, ...]) -> list[str]:
+        common = [
+            "-nodefaults", "-accel", "tcg", "-smp", "2", "-m", str(self.memory_mib),
+            "-nic", "none", "-no-reboot", "-display", "none", "-monitor", "none",
+            "-kernel", str(self.image.kernel), "-initrd", str(self.image.initrd),
+            "-chardev", f"file,id=con,path={self.console},append=on", "-serial", "chardev:con",
+            "-chardev", f"socket,id=agent,path={agent},server=on,wait=off",
+        ]  # fmt: skip
+        if self.image.arch == "arm64":
+            drives = []
+            for n, (disk, fmt) in enumerate(self.disks):
+                drives += ["-drive", f"file={disk},if=none,id=d{n},format={fmt},cache={self.cache}",
+                           "-device", f"virtio-blk-device,drive=d{n}"]  # fmt: skip
+            return [
+                self.qemu, "-machine", "virt", "-cpu", "cortex-a72", *common, *drives,
+                "-append", " ".join([ARM64_CMDLINE, *kernel_args]),
+                "-device", "virtio-serial-device",
+                "-device", "virtserialport,chardev=agent,name=lab.agent",
+            ]  # fmt: skip
+        drives = []
+        for disk, fmt in self.disks:
+            drives += ["-drive", f"file={disk},if=virtio,format={fmt},cache={self.cache}"]
+        return [
+            self.qemu, "-machine", "pc", "-cpu", "max", *common, *drives,
+            "-append", " ".join([CMDLINE, *kernel_args]),
+            "-device", "i6300esb", "-rtc", "base=utc", "-serial", "chardev:agent",
+        ]  # fmt: skip
+
+    def start(self, *kernel_args: str) -> Path:
+        """Start QEMU (no waiting for the guest); returns the agent's socket path."""
         self.boots += 1
-        started = time.monotonic()
         self._console_start = self.console.stat().st_size if self.console.exists() else 0
         agent = self.workdir / "agent.sock"
         agent.unlink(missing_ok=True)
-        drives = []
-        for disk in self.disks:
-            drives += ["-drive", f"file={disk},if=virtio,format=qcow2"]
-        cmd = [
-            str(QEMU), "-machine", "pc", "-nodefaults", "-accel", "tcg", "-cpu", "max", "-smp", "2",
-            "-m", str(self.memory_mib), "-nic", "none", "-no-reboot", "-display", "none",
-            "-monitor", "none", "-device", "i6300esb", "-rtc", "base=utc",
-            "-kernel", str(self.image.kernel), "-initrd", str(self.image.initrd),
-            "-append", " ".join([CMDLINE, *kernel_args]), *drives,
-            "-chardev", f"file,id=con,path={self.console},append=on", "-serial", "chardev:con",
-            "-chardev", f"socket,id=agent,path={agent},server=on,wait=off",
-            "-serial", "chardev:agent",
-        ]  # fmt: skip
-        log = (self.workdir / "qemu.log").open("ab")
-        self._process = subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        with (self.workdir / "qemu.log").open("ab") as log:  # QEMU keeps its own copy
+            self._process = subprocess.Popen(
+                self._command(agent, kernel_args), stdout=log, stderr=log, stdin=subprocess.DEVNULL
+            )
+        return agent
+
+    def boot(self, *kernel_args: str, timeout: float | None = None) -> float:
+        """Start QEMU and wait for the agent; returns the seconds the boot took."""
+        timeout = boot_deadline(self.image.arch) if timeout is None else timeout
+        started = time.monotonic()
+        agent = self.start(*kernel_args)
+        assert self._process is not None
         deadline = time.monotonic() + 20
         while True:  # QEMU binds the socket before it listens: refused means "not yet"
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -151,7 +202,7 @@ class Guest:
                                      f"{_seconds(MEASURED)})" + self.tail()) from None  # fmt: skip
                 continue
             self.boot_seconds = time.monotonic() - started
-            MEASURED.append(self.boot_seconds)
+            (MEASURED_ARM64 if self.image.arch == "arm64" else MEASURED).append(self.boot_seconds)
             return self.boot_seconds
 
     @property
@@ -174,6 +225,10 @@ class Guest:
             raise GuestError(f"QEMU still running after {timeout:.0f} s" + self.tail()) from None
         self._disconnect()
         return rc
+
+    def send_poweroff(self) -> None:
+        """A clean shutdown, as the guest's own `systemctl poweroff` (QEMU then ends)."""
+        self.spawn("systemctl", "poweroff")
 
     def close(self) -> None:
         self.power_cut()
@@ -284,7 +339,7 @@ class Guest:
 
     def wait_active(self, timeout: float | None = None) -> float:
         """Wait until the service is active (READY=1 sent: Type=notify); returns the seconds."""
-        timeout = boot_deadline() if timeout is None else timeout
+        timeout = boot_deadline(self.image.arch) if timeout is None else timeout
         started = time.monotonic()
         deadline = started + timeout
         while (state := self.unit("ActiveState")["ActiveState"]) != "active":

@@ -63,6 +63,8 @@ class LabImage:
     root: Path
     keys: Path  # the central side's keys and passes that provisioned it
     build_seconds: float
+    arch: str = "x86_64"  # or "arm64" (lab_arm64.py)
+    root_format: str = "raw"
 
 
 def _run(cmd: list[str], timeout: float = 1800, **kwargs: object) -> str:
@@ -190,8 +192,8 @@ def lgpio_wheel() -> Path:
     return next(_cached(directory, build).glob("lgpio-*.whl"))
 
 
-def _provision(root: Path, keys: Path) -> None:
-    """The central side's keys and passes, and `device init`, as a technician runs them."""
+def _provision_keys(keys: Path) -> None:
+    """The central side's keys, trust bundle and passes (PNGs), as its tools make them."""
     provision = [str(Path(sys.executable).with_name("checkpoint-provision"))]
     keys.mkdir(parents=True)
     for role in ("root", "issuer", "revocation"):
@@ -208,13 +210,10 @@ def _provision(root: Path, keys: Path) -> None:
     _run([*provision, "issue", "--issuer-key", str(keys / "issuer.key"), "--pass-id", "P-LAB-OLD",
           "--holder", "TRAN THI B", "--not-before", past, "--issued-at", past, "--not-after",
           f"{today.tm_year - 1}-01-01T00:00:00Z", "--out", str(keys / "expired")])  # fmt: skip
-    _run([*provision, "device", "init", "--sysroot", str(root), "--checkpoint-id", CHECKPOINT_ID,
-          "--label", "QEMU lab", "--broker", "mqtt://192.0.2.1:1883",
-          "--root-pub", str(keys / "root.pub"), "--bundle", str(keys / "bundle.cose"),
-          "--green-pin", str(PINS["green"]), "--red-pin", str(PINS["red"]),
-          "--amber-pin", str(PINS["amber"]), "--buzzer-pin", str(PINS["buzzer"])])  # fmt: skip
-    # No camera in a VM: the same daemon on a replay of real pass images instead.
-    frames = root / FRAMES_DIR.lstrip("/")
+
+
+def _replay_frames(keys: Path, frames: Path) -> None:
+    """The camera stand-in's frames: the real pass images in SCENE's order, blanks between."""
     frames.mkdir(parents=True)
     blank = frames / "blank.png"
     _run([sys.executable, "-c", "import sys, cv2, numpy; cv2.imwrite(sys.argv[1], "
@@ -226,6 +225,19 @@ def _provision(root: Path, keys: Path) -> None:
             shutil.copy(source, frames / f"{n:04d}-{name}.png")
             n += 1
     blank.unlink()
+
+
+def _provision(root: Path, keys: Path) -> None:
+    """The central side's keys and passes, and `device init`, as a technician runs them."""
+    provision = [str(Path(sys.executable).with_name("checkpoint-provision"))]
+    _provision_keys(keys)
+    _run([*provision, "device", "init", "--sysroot", str(root), "--checkpoint-id", CHECKPOINT_ID,
+          "--label", "QEMU lab", "--broker", "mqtt://192.0.2.1:1883",
+          "--root-pub", str(keys / "root.pub"), "--bundle", str(keys / "bundle.cose"),
+          "--green-pin", str(PINS["green"]), "--red-pin", str(PINS["red"]),
+          "--amber-pin", str(PINS["amber"]), "--buzzer-pin", str(PINS["buzzer"])])  # fmt: skip
+    # No camera in a VM: the same daemon on a replay of real pass images instead.
+    _replay_frames(keys, root / FRAMES_DIR.lstrip("/"))
     config = root / "etc/checkpoint-scanner/scanner.toml"
     table = tomllib.loads(config.read_text())
     table["camera"] = {"source": "replay", "reopen_min_s": 1.0,

@@ -12,19 +12,27 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import tty
+from pathlib import Path
 
 PORT = sys.argv[1] if len(sys.argv) > 1 else "/dev/ttyS1"
+while not Path(PORT).exists():  # a virtio port appears when udev has loaded its driver
+    time.sleep(0.2)
 fd = os.open(PORT, os.O_RDWR | os.O_NOCTTY)
-tty.setraw(fd)  # no echo, no line editing: the port carries JSON, not a terminal session
+if os.isatty(fd):  # the x86 guest's serial port; an arm64 guest's virtio port is no tty
+    tty.setraw(fd)  # no echo, no line editing: the port carries JSON, not a terminal session
 write_lock = threading.Lock()
 
 
 def send(message):
     data = (json.dumps(message) + "\n").encode()
     with write_lock:
-        while data:
-            data = data[os.write(fd, data) :]
+        try:
+            while data:
+                data = data[os.write(fd, data) :]
+        except OSError:  # the host went away (a virtio port says so); it will ask again
+            pass
 
 
 def run(request):
@@ -54,7 +62,8 @@ def main():
     buffer = b""
     while True:
         chunk = os.read(fd, 4096)
-        if not chunk:
+        if not chunk:  # a virtio port with no host connected reads as end of file
+            time.sleep(0.2)
             continue
         buffer += chunk
         while b"\n" in buffer:
