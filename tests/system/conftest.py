@@ -1,10 +1,11 @@
 """The QEMU lab's fixtures: the cached unit images (x86 and arm64), and one fresh guest per test.
 
 Run at the end of `make test` and by `make system` (both set CHECKPOINT_SYSTEM_TESTS=1); a
-plain `pytest` skips the lab and says so. Otherwise skipped, with the reason, only where QEMU
-cannot run: not root (the images are built with chroot, debootstrap and mkfs as root), or no
-qemu-system-x86_64 / qemu-system-aarch64 / qemu-img. Scenarios run one at a time (TCG keeps
-both cores busy); each has its own overlay. Every deadline comes from the boots measured.
+plain `pytest` skips the lab and says so. The arm64 smoke runs only with `make system-arm64`.
+Otherwise skipped, with the reason, only where QEMU cannot run: not root (the images are built
+with chroot, debootstrap and mkfs as root), or no qemu-system-x86_64 / qemu-system-aarch64 /
+qemu-img. Scenarios run one at a time (TCG keeps both cores busy); each has its own overlay.
+Every deadline comes from the boots measured.
 """
 
 from __future__ import annotations
@@ -85,10 +86,11 @@ def guest_with_state_disk(lab_image: LabImage, tmp_path: Path) -> Iterator[Guest
 
 @pytest.fixture(scope="session")
 def arm64_image() -> LabImage:
-    if os.environ.get("CHECKPOINT_SYSTEM_TESTS") != "1":
-        pytest.skip(
-            "the QEMU lab runs in `make test` and `make system` (CHECKPOINT_SYSTEM_TESTS=1)"
-        )
+    # Not yet in `make test`: its cold image (debootstrap's second stage and two
+    # initramfs builds under arm64 TCG) took over an hour on this 2-core host, more than
+    # CI's whole budget allows on a fresh machine; `make system-arm64` runs it.
+    if os.environ.get("CHECKPOINT_ARM64_TESTS") != "1":
+        pytest.skip("the arm64 smoke runs with `make system-arm64` (CHECKPOINT_ARM64_TESTS=1)")
     if os.geteuid() != 0:
         pytest.skip("the arm64 lab runs debootstrap and mkfs.ext4 -d: needs root")
     missing = [b for b in ("qemu-system-aarch64", "qemu-img", "debootstrap", "debugfs")
