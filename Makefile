@@ -33,8 +33,8 @@ services:
 unit: $(STAMP) services
 	$(BIN)/pytest --ignore=tests/system
 
-# The QEMU lab (tests/system/README.md): the installed unit booted under real
-# systemd, x86 and arm64, one guest at a time (TCG keeps both cores busy).
+# The QEMU lab (tests/system/README.md): the installed x86 unit booted under
+# real systemd, one guest at a time (TCG keeps both cores busy).
 system: $(STAMP)
 	CHECKPOINT_SYSTEM_TESTS=1 $(BIN)/pytest tests/system -v
 
