@@ -9,8 +9,8 @@ cached layers under the installer test's cache directory, each keyed on its inpu
    starts from a small initramfs the host packs (`guest/arm64-init.sh`, Debian's
    static busybox, and the virtio and ext4 modules of Debian's arm64 kernel,
    which builds them as modules); later boots use the initramfs Debian's kernel
-   package made in the guest (initramfs-tools' default, MODULES=most). 30-60 minutes
-   of TCG, once (the initramfs alone is over ten).
+   package made in the guest (initramfs-tools' default, MODULES=most). Over an hour
+   of TCG here, once: that initramfs was built twice, 27 min the first time.
 2. **The unit** (`lab-arm64-unit-<key>/`): a qcow2 overlay of the base, booted
    with a second disk holding the project's wheel, its dependencies' aarch64
    wheels from PyPI (`pip download --platform manylinux_2_28_aarch64 ...`), the
