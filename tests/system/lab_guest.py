@@ -263,7 +263,9 @@ class Guest:
                         stream.lines.append((time.monotonic(), message["line"]))
                     elif "rc" in message:
                         stream.rc = message["rc"]
-                elif ident in self._replies:
+                elif ident in self._replies and "rc" in message:
+                    # Not our own request echoed back: until the agent has set its port
+                    # raw, the guest's tty echoes what arrives (seen once at a boot).
                     self._replies[ident].put(message)
 
     def _send(self, message: dict[str, Any]) -> None:
