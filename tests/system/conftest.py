@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.register_assert_rewrite("lab_guest", "lab_image", "lab_arm64")
+pytest.register_assert_rewrite("lab_guest", "lab_image", "lab_arm64", "lab_lamps")
 
 import lab_arm64  # noqa: E402
 from lab_guest import MEASURED, Guest  # noqa: E402 - after the rewrite hook

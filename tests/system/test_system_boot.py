@@ -13,17 +13,15 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from lab_guest import Guest, GuestError, Stream, lamp_edges
+from lab_guest import Guest, GuestError, Stream, booted_guest
 from lab_image import PINS, SCENE_SECONDS, LabImage
+from lab_lamps import lamp_edges
 
 
 @pytest.fixture(scope="module")
 def booted(lab_image: LabImage, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Guest]:
-    guest = Guest(lab_image, tmp_path_factory.mktemp("booted"))
-    guest.boot()
-    guest.wait_active()
-    yield guest
-    guest.close()
+    with booted_guest(lab_image, tmp_path_factory.mktemp("booted")) as guest:
+        yield guest
 
 
 def _watch_lamps(guest: Guest) -> Stream:

@@ -13,8 +13,9 @@ import sys
 import time
 
 import pytest
-from lab_guest import Guest, lamp_shows, watch_began
+from lab_guest import Guest
 from lab_image import PINS, SCENE_SECONDS
+from lab_lamps import lamp_shows, watch_began
 
 ROUNDS = 5
 # Six boots: about 5 minutes on an idle host, 40 on this one at load average 14 (that run

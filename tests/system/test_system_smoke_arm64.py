@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from lab_guest import Guest
+from lab_guest import Guest, booted_guest
 from lab_image import LabImage
 
 VENV = "/opt/checkpoint-scanner/venv/bin"
@@ -23,11 +23,8 @@ KEYS = "/root/lab-keys"
 
 @pytest.fixture(scope="module")
 def arm64(arm64_image: LabImage, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Guest]:
-    guest = Guest(arm64_image, tmp_path_factory.mktemp("arm64"))
-    guest.boot()
-    guest.wait_active()
-    yield guest
-    guest.close()
+    with booted_guest(arm64_image, tmp_path_factory.mktemp("arm64")) as guest:
+        yield guest
 
 
 def test_arm64_service_decides_under_its_unit_file(arm64: Guest) -> None:
