@@ -5,12 +5,12 @@ cached layers under the installer test's cache directory, each keyed on its inpu
 
 1. **The base** (`lab-arm64-base-<key>/`): `debootstrap --foreign` on the host
    (downloads and unpacks only), then one boot of the guest whose PID 1 is
-   `guest/arm64-stage2.sh`, which runs the second stage and powers off. That boot
-   starts from a small initramfs the host packs (`guest/arm64-init.sh`, Debian's
-   static busybox, and the virtio and ext4 modules of Debian's arm64 kernel,
-   which builds them as modules); later boots use the initramfs Debian's kernel
-   package made in the guest (initramfs-tools' default, MODULES=most). Over an hour
-   of TCG here, once: that initramfs was built twice, 27 min the first time.
+   `guest/arm64-stage2.sh`, which runs the second stage and powers off. Every
+   arm64 boot starts from a small initramfs the host packs (`guest/arm64-init.sh`,
+   Debian's static busybox, and the virtio and ext4 modules of Debian's arm64
+   kernel, which builds them as modules). Debian's kernel package makes no
+   initramfs of its own (`INITRD=No` in the second stage): under TCG that took
+   27 min here, and initramfs-tools' trigger built it a second time.
 2. **The unit** (`lab-arm64-unit-<key>/`): a qcow2 overlay of the base, booted
    with a second disk holding the project's wheel, its dependencies' aarch64
    wheels from PyPI (`pip download --platform manylinux_2_28_aarch64 ...`), the
@@ -65,6 +65,7 @@ LGPIO = "lgpio==0.2.2.0"
 # What the second-stage boot's initramfs loads, dependencies first (see _module_order).
 BOOT_MODULES = ("virtio_mmio", "virtio_blk", "crc32c_generic", "ext4")
 CHECKPOINT_ID = "LAB-A64"
+FSTAB = "LABEL=labroot / ext4 defaults,errors=remount-ro 0 1\n"  # see guest/arm64-init.sh
 STAGE2_DONE = re.compile(r"lab-stage2: done rc=(\d+)")
 
 
@@ -111,7 +112,7 @@ def _cpio_newc(files: list[tuple[str, int, bytes]]) -> bytes:
     return bytes(out)
 
 
-def _stage2_initramfs(kernel_tree: Path, busybox: Path, out: Path) -> None:
+def _lab_initramfs(kernel_tree: Path, busybox: Path, out: Path) -> None:
     modules = _module_order(kernel_tree / "lib/modules", BOOT_MODULES)
     files: list[tuple[str, int, bytes]] = [("bin", 0o40755, b""), ("lib", 0o40755, b"")]
     files.append(("bin/busybox", 0o100755, busybox.read_bytes()))
@@ -125,16 +126,10 @@ def _stage2_initramfs(kernel_tree: Path, busybox: Path, out: Path) -> None:
     out.write_bytes(gzip.compress(_cpio_newc(files), compresslevel=1))
 
 
-def _mkfs(root: Path, image: Path, spare_mib: int) -> None:
+def _mkfs(root: Path, image: Path, spare_mib: int, label: str) -> None:
     used = int(_run(["du", "-sxb", str(root)]).split()[0])
     size_mib = used // 2**20 + spare_mib
-    _run(["mkfs.ext4", "-q", "-F", "-L", "labroot", "-d", str(root), str(image), f"{size_mib}M"])
-
-
-def _debugfs_dump(image: Path, path: str, out: Path) -> None:
-    """Copy one file out of an ext4 image without mounting it."""
-    _run(["debugfs", "-R", f"dump {path} {out}", str(image)])
-    assert out.stat().st_size > 0, f"{path} is not in {image}"
+    _run(["mkfs.ext4", "-q", "-F", "-L", label, "-d", str(root), str(image), f"{size_mib}M"])
 
 
 def _boot_until_off(image: LabImage, workdir: Path, extra_disk: Path | None = None,
@@ -150,10 +145,7 @@ def _boot_until_off(image: LabImage, workdir: Path, extra_disk: Path | None = No
 
 def base_image() -> LabImage:
     """bookworm arm64 with its second stage run in the guest; cached (about 8 min once)."""
-    key = _digest(ARCH, installer.SUITE, PACKAGES, BOOT_MODULES, LAB_MASKED,
-                  GUEST_FILES / "arm64-init.sh", GUEST_FILES / "arm64-stage2.sh",
-                  GUEST_FILES / "agent.py", GUEST_FILES / "lab-agent-virtio.service")  # fmt: skip
-    directory = CACHE / f"lab-arm64-base-{key}"
+    directory = CACHE / f"lab-arm64-base-{_base_key()}"
     if directory.exists():
         return _base_files(directory)
     mirror = installer.debian_mirror()
@@ -162,7 +154,7 @@ def base_image() -> LabImage:
     for stale in CACHE.glob("lab-arm64-base-*"):  # older inputs: about 1 GB each
         shutil.rmtree(stale, ignore_errors=True)
     partial = directory.with_name(directory.name + ".partial")
-    root = CACHE / f"lab-arm64-root-{key}"
+    root = directory.with_name(directory.name.replace("-base-", "-root-"))
     for path in (partial, root):
         shutil.rmtree(path, ignore_errors=True)
     partial.mkdir(parents=True)
@@ -174,25 +166,27 @@ def base_image() -> LabImage:
     _run(["dpkg-deb", "-x", str(kernel_deb), str(kernel_tree)])
     _run(["dpkg-deb", "-x", str(_deb(archives, "busybox-static")), str(busybox_tree)])
     shutil.copy(next((kernel_tree / "boot").glob("vmlinuz-*")), partial / "vmlinuz")
-    _stage2_initramfs(kernel_tree, busybox_tree / "bin/busybox", partial / "stage2-initrd")
+    _lab_initramfs(kernel_tree, busybox_tree / "bin/busybox", partial / "initrd")
     shutil.rmtree(busybox_tree)
+    shutil.rmtree(kernel_tree)
     _install_lab_files(root)
-    _mkfs(root, partial / "root.img", spare_mib=1536)  # room for packages, venv, outbox
+    # Spare room for packages, the venv and the outbox.
+    _mkfs(root, partial / "root.img", spare_mib=1536, label="labroot")
     shutil.rmtree(root)
-    stage2 = LabImage(kernel=partial / "vmlinuz", initrd=partial / "stage2-initrd",
-                      root=partial / "root.img", keys=partial, build_seconds=0.0,
-                      arch=ARCH)  # fmt: skip
-    console = _boot_until_off(stage2, partial, None, "init=/lab-stage2.sh")
+    console = _boot_until_off(_base_files(partial), partial, None, "init=/lab-stage2.sh")
     done = STAGE2_DONE.search(console)
     assert done, "the second stage never finished:\n" + console[-4000:]
     assert done.group(1) == "0", "the second stage failed:\n" + console[-4000:]
-    version = kernel_deb.name.split("_")[0].removeprefix("linux-image-")
-    _debugfs_dump(partial / "root.img", f"/boot/initrd.img-{version}", partial / "initrd")
-    shutil.rmtree(kernel_tree)
-    for scratch in ("stage2-initrd", "console.log", "qemu.log"):
+    for scratch in ("console.log", "qemu.log"):
         (partial / scratch).unlink(missing_ok=True)
     partial.rename(directory)
     return _base_files(directory)
+
+
+def _base_key() -> str:
+    return _digest(ARCH, installer.SUITE, PACKAGES, BOOT_MODULES, LAB_MASKED, FSTAB,
+                   GUEST_FILES / "arm64-init.sh", GUEST_FILES / "arm64-stage2.sh",
+                   GUEST_FILES / "agent.py", GUEST_FILES / "lab-agent-virtio.service")  # fmt: skip
 
 
 def _base_files(directory: Path) -> LabImage:
@@ -216,7 +210,7 @@ def _install_lab_files(root: Path) -> None:
     )
     for unit in LAB_MASKED:
         (units / unit).symlink_to("/dev/null")
-    (root / "etc/fstab").write_text("/dev/vda / ext4 defaults,errors=remount-ro 0 1\n")
+    (root / "etc/fstab").write_text(FSTAB)
     (root / "etc/hostname").write_text("lab-arm64\n")
     # `debootstrap --foreign` leaves /proc a symlink to itself (for a chroot on the host):
     # booted, that is a loop, and nothing could mount /proc there.
@@ -258,7 +252,7 @@ def _payload(directory: Path, wheels: Path, keys: Path) -> Path:
     _replay_frames(keys, tree / "frames")
     shutil.copy(GUEST_FILES / "lab-arm64.conf", tree / "lab-arm64.conf")
     image = directory / "payload.img"
-    _mkfs(tree, image, spare_mib=16)
+    _mkfs(tree, image, spare_mib=16, label="labpayload")
     shutil.rmtree(tree)
     return image
 
@@ -307,7 +301,8 @@ def _install_in_guest(unit: LabImage, workdir: Path, payload: Path) -> None:
     guest = Guest(unit, workdir, extra_disk=payload, overlay=False)
     try:
         guest.boot()
-        guest.run("mount", "-o", "ro", "/dev/vdb", "/mnt", check=True)
+        # By label: virt numbers virtio-mmio disks in reverse, so this one is /dev/vda.
+        guest.run("mount", "-o", "ro", "LABEL=labpayload", "/mnt", check=True)
         names = guest.run("ls", "/mnt/wheels", check=True).out.split()
         project = next(n for n in names if n.startswith("checkpoint_scanner-"))
         # Offline, as at a roadside: pip sees only the wheels on the disk.
