@@ -67,6 +67,21 @@ def test_a_provisioned_unit_passes_with_what_mock_hardware_cannot_test_marked(
         assert checks[name]["status"] == "pass", checks[name]
 
 
+def test_bench_seconds_0_skips_the_decode_bench_and_says_so(
+    unit: tuple[Path, AuthBroker], capsys: pytest.CaptureFixture[str]
+) -> None:
+    r, _ = unit
+    code, out, _ = run(capsys, "selftest", "--sysroot", str(r), "--json", "--bench-seconds", "0",
+                       "--broker-timeout", "3")  # fmt: skip
+    checks = {c["name"]: c for c in json.loads(out)["checks"]}
+    assert code == 0, checks
+    assert checks["decode_speed"] == {
+        "name": "decode_speed",
+        "status": "skip",
+        "detail": "not measured (--bench-seconds 0)",
+    }
+
+
 def test_the_test_card_is_never_written_to_the_outbox(
     unit: tuple[Path, AuthBroker], capsys: pytest.CaptureFixture[str]
 ) -> None:

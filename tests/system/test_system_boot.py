@@ -96,8 +96,10 @@ def test_a_daemon_stuck_in_a_read_is_restarted_by_the_watchdog(booted: Guest) ->
 
 
 def _selftest(guest: Guest) -> dict[str, dict[str, object]]:
+    # No decode bench: its 40 synthetic frames take a minute to render under TCG, and
+    # decode speed is the arm64 smoke's and the benches' to show, not the sandbox's.
     result = guest.run("/opt/checkpoint-scanner/venv/bin/checkpoint-provision", "selftest",
-                       "--json", "--camera-seconds", "2", "--bench-seconds", "1",
+                       "--json", "--camera-seconds", "2", "--bench-seconds", "0",
                        "--broker-timeout", "1", timeout=900)  # fmt: skip
     try:
         report = json.loads(result.out)
