@@ -8,6 +8,7 @@ twice, and checks what it left: user, groups, modes, units, venv, journald.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import re
@@ -98,6 +99,17 @@ def bookworm_tarball() -> Path:
     tarball = CACHE / f"{SUITE}-minbase-{key}.tar"
     if tarball.exists():
         return tarball
+    CACHE.mkdir(parents=True, exist_ok=True)
+    # `make test` runs this suite beside the QEMU lab, which starts from the same root:
+    # on a fresh machine both would debootstrap into one build directory.
+    with (CACHE / f"{tarball.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if tarball.exists():
+            return tarball
+        return _debootstrap(key, tarball)
+
+
+def _debootstrap(key: str, tarball: Path) -> Path:
     if os.geteuid() != 0:
         pytest.skip("debootstrap and chroot need root")
     if shutil.which("debootstrap") is None:
@@ -107,7 +119,6 @@ def bookworm_tarball() -> Path:
     mirror = debian_mirror()
     if not mirror_reachable(mirror):
         pytest.skip(f"no Debian mirror reachable at {mirror}")
-    CACHE.mkdir(parents=True, exist_ok=True)
     build = CACHE / f"build-{key}"
     shutil.rmtree(build, ignore_errors=True)
     result = _run(
