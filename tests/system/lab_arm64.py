@@ -144,14 +144,15 @@ def _boot_until_off(image: LabImage, workdir: Path, extra_disk: Path | None = No
 
 
 def base_image() -> LabImage:
-    """bookworm arm64 with its second stage run in the guest; cached (about 8 min once)."""
+    """bookworm arm64, its second stage run in the guest; cached (32 min of TCG once here)."""
     directory = CACHE / f"lab-arm64-base-{_base_key()}"
     if directory.exists():
         return _base_files(directory)
     mirror = installer.debian_mirror()
     if not installer.mirror_reachable(mirror):
         pytest.skip(f"no Debian mirror reachable at {mirror} for the arm64 root")
-    for stale in CACHE.glob("lab-arm64-base-*"):  # older inputs: about 1 GB each
+    # Older inputs, or a build that was killed: about 1 GB each.
+    for stale in [*CACHE.glob("lab-arm64-base-*"), *CACHE.glob("lab-arm64-root-*")]:
         shutil.rmtree(stale, ignore_errors=True)
     partial = directory.with_name(directory.name + ".partial")
     root = directory.with_name(directory.name.replace("-base-", "-root-"))
